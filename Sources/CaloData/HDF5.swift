@@ -1,0 +1,117 @@
+// Thin RAII wrappers over the libhdf5 C API: just enough to read and write 2-D numeric datasets in
+// row blocks. Nothing else in the project calls CHDF5 directly.
+
+import CHDF5
+import Foundation
+
+/// Serialises all libhdf5 calls: Debian's serial build is not thread-safe.
+let hdf5Lock = NSRecursiveLock()
+
+/// Runs `body` with the HDF5 lock held and HDF5's own error printing switched off.
+@inline(__always) func withHDF5<T>(_ body: () throws -> T) rethrows -> T {
+  hdf5Lock.lock()
+  defer { hdf5Lock.unlock() }
+  calo_H5_quiet()
+  return try body()
+}
+
+/// An open HDF5 identifier closed with the matching close function on deinit.
+final class H5Handle {
+  let id: hid_t
+  private let close: (hid_t) -> herr_t
+  init?(_ id: hid_t, close: @escaping (hid_t) -> herr_t) {
+    guard id >= 0 else { return nil }
+    self.id = id
+    self.close = close
+  }
+  deinit { withHDF5 { _ = close(id) } }
+}
+
+enum H5 {
+  static func openFile(_ path: String, writable: Bool = false) -> H5Handle? {
+    withHDF5 {
+      H5Handle(H5Fopen(path, writable ? calo_H5F_ACC_RDWR() : calo_H5F_ACC_RDONLY(), calo_H5P_DEFAULT()),
+               close: H5Fclose)
+    }
+  }
+
+  static func createFile(_ path: String) -> H5Handle? {
+    withHDF5 {
+      H5Handle(H5Fcreate(path, calo_H5F_ACC_TRUNC(), calo_H5P_DEFAULT(), calo_H5P_DEFAULT()), close: H5Fclose)
+    }
+  }
+
+  static func isHDF5(_ path: String) -> Bool { withHDF5 { H5Fis_hdf5(path) > 0 } }
+
+  static func exists(_ file: H5Handle, _ name: String) -> Bool {
+    withHDF5 { H5Lexists(file.id, name, calo_H5P_DEFAULT()) > 0 }
+  }
+
+  static func openDataset(_ file: H5Handle, _ name: String) -> H5Handle? {
+    withHDF5 { H5Handle(H5Dopen2(file.id, name, calo_H5P_DEFAULT()), close: H5Dclose) }
+  }
+
+  /// The dataset's shape, or nil when the dataspace cannot be read.
+  static func shape(_ ds: H5Handle) -> [Int]? {
+    withHDF5 {
+      guard let space = H5Handle(H5Dget_space(ds.id), close: H5Sclose) else { return nil }
+      let rank = Int(H5Sget_simple_extent_ndims(space.id))
+      guard rank >= 0 else { return nil }
+      var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+      guard H5Sget_simple_extent_dims(space.id, &dims, nil) >= 0 else { return nil }
+      return dims.prefix(rank).map { Int($0) }
+    }
+  }
+
+  /// Reads rows [row0, row0+rows) of a 2-D (or 1-D) dataset into `out`, converting to Float or Double.
+  static func readRows<T>(_ ds: H5Handle, row0: Int, rows: Int, cols: Int, into out: UnsafeMutablePointer<T>,
+                          memType: hid_t) -> Bool {
+    withHDF5 {
+      guard let space = H5Handle(H5Dget_space(ds.id), close: H5Sclose) else { return false }
+      let rank = Int(H5Sget_simple_extent_ndims(space.id))
+      var start: [hsize_t] = rank == 1 ? [hsize_t(row0)] : [hsize_t(row0), 0]
+      var count: [hsize_t] = rank == 1 ? [hsize_t(rows)] : [hsize_t(rows), hsize_t(cols)]
+      guard H5Sselect_hyperslab(space.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0 else { return false }
+      var mdims: [hsize_t] = [hsize_t(rows * cols)]
+      guard let mem = H5Handle(H5Screate_simple(1, &mdims, nil), close: H5Sclose) else { return false }
+      return H5Dread(ds.id, memType, mem.id, space.id, calo_H5P_DEFAULT(), out) >= 0
+    }
+  }
+
+  /// Creates an extendible 2-D float32 dataset (0, cols), chunked by `chunkRows` rows, gzip level 4
+  /// with the shuffle filter (what h5py writes with `compression="gzip"`, readable everywhere).
+  static func createExtendible(_ file: H5Handle, _ name: String, cols: Int, chunkRows: Int) -> H5Handle? {
+    withHDF5 {
+      var dims: [hsize_t] = [0, hsize_t(cols)]
+      var maxDims: [hsize_t] = [calo_H5S_UNLIMITED(), hsize_t(cols)]
+      guard let space = H5Handle(H5Screate_simple(2, &dims, &maxDims), close: H5Sclose),
+        let plist = H5Handle(H5Pcreate(calo_H5P_DATASET_CREATE()), close: H5Pclose)
+      else { return nil }
+      var chunk: [hsize_t] = [hsize_t(chunkRows), hsize_t(cols)]
+      guard H5Pset_chunk(plist.id, 2, &chunk) >= 0, H5Pset_shuffle(plist.id) >= 0,
+        H5Pset_deflate(plist.id, 4) >= 0
+      else { return nil }
+      return H5Handle(
+        H5Dcreate2(file.id, name, calo_H5T_NATIVE_FLOAT(), space.id, calo_H5P_DEFAULT(), plist.id,
+                   calo_H5P_DEFAULT()), close: H5Dclose)
+    }
+  }
+
+  /// Appends `rows` rows of float32 data to an extendible 2-D dataset that currently has `row0` rows.
+  static func appendRows(_ ds: H5Handle, row0: Int, rows: Int, cols: Int, data: UnsafePointer<Float>) -> Bool {
+    withHDF5 {
+      var newDims: [hsize_t] = [hsize_t(row0 + rows), hsize_t(cols)]
+      guard H5Dset_extent(ds.id, &newDims) >= 0,
+        let space = H5Handle(H5Dget_space(ds.id), close: H5Sclose)
+      else { return false }
+      var start: [hsize_t] = [hsize_t(row0), 0]
+      var count: [hsize_t] = [hsize_t(rows), hsize_t(cols)]
+      guard H5Sselect_hyperslab(space.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0 else { return false }
+      var mdims: [hsize_t] = [hsize_t(rows * cols)]
+      guard let mem = H5Handle(H5Screate_simple(1, &mdims, nil), close: H5Sclose) else { return false }
+      return H5Dwrite(ds.id, calo_H5T_NATIVE_FLOAT(), mem.id, space.id, calo_H5P_DEFAULT(), data) >= 0
+    }
+  }
+
+  static func flush(_ file: H5Handle) -> Bool { withHDF5 { H5Fflush(file.id, H5F_SCOPE_GLOBAL) >= 0 } }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// Root command. Each subcommand lives in its own file in this folder.
+struct CalovqCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "calovq",
+    abstract: "Calo-VQ fast calorimeter simulation: train, generate, evaluate and explore showers.",
+    discussion: """
+      Sample showers bundled with CaloVQ come from its parameterised (GFlash-style) simulator, \
+      not from GEANT4.
+      """,
+    subcommands: [
+      InfoCommand.self,
+    ]
+  )
+}

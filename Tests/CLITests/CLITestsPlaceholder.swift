@@ -1,0 +1,4 @@
+import XCTest
+
+// Placeholder until the module's real tests land.
+final class CLITestsPlaceholder: XCTestCase {}
