@@ -11,6 +11,7 @@ struct CalovqCommand: ParsableCommand {
       """,
     subcommands: [
       InfoCommand.self,
+      BenchCommand.self,
     ]
   )
 }

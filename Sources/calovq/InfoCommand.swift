@@ -14,18 +14,10 @@ struct InfoCommand: ParsableCommand {
   var dataset: String?
 
   func run() throws {
-    var kind: DatasetKind?
-    if let dataset {
-      guard let k = DatasetKind(name: dataset) else {
-        throw ValidationError("unknown dataset '\(dataset)'; use one of ds1-photon, ds1-pion, ds2, ds3")
-      }
-      kind = k
-    }
-    do {
+    let kind = try dataset.map(parseDataset)
+    try reportingErrors {
       let reader = try ShowerFileReader(path: file, expected: kind)
       print(try FileSummary(reader: reader).report(), terminator: "")
-    } catch let e as CaloDataError {
-      throw CleanExit.message("error: \(e.description)")  // placeholder; see CLIError below
     }
   }
 }
