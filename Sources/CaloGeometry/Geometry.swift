@@ -118,3 +118,20 @@ public struct Geometry: Equatable, Sendable {
     return (r, eta, phi)
   }
 }
+
+extension Geometry {
+  /// A short human-readable table of the layers with voxels: id, n_r × n_alpha, outer radius, offset.
+  /// Placeholder layers (no voxels) are counted but not listed.
+  public func summary() -> String {
+    let empty = layers.count - relevantLayerIndices.count
+    var s = "particle \(particle) (pid \(pid)), \(layers.count) layers"
+      + (empty > 0 ? " (\(empty) without voxels)" : "") + ", \(voxelCount) voxels\n"
+    s += "  layer   n_r x n_alpha   r_max (mm)   first voxel\n"
+    for l in relevantLayerIndices {
+      let layer = layers[l]
+      s += String(format: "  %5d   %3d x %-7d   %10.4g   %11d\n", layer.id, layer.nR, layer.nAlpha,
+                  layer.rEdges.last ?? 0, offsets[l])
+    }
+    return s
+  }
+}

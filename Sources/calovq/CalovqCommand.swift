@@ -11,6 +11,7 @@ struct CalovqCommand: ParsableCommand {
       """,
     subcommands: [
       InfoCommand.self,
+      GeometryCommand.self,
       BenchCommand.self,
     ]
   )
