@@ -62,7 +62,7 @@ let package = Package(
       swiftSettings: plain),
 
     // MARK: - Tests (one target per module; CaloTestSupport is shared helpers only)
-    .target(name: "CaloTestSupport", dependencies: ["CaloGeometry", "CaloData"], path: "Tests/CaloTestSupport",
+    .target(name: "CaloTestSupport", dependencies: ["CaloGeometry", "CaloData", "CHDF5"], path: "Tests/CaloTestSupport",
             swiftSettings: plain),
     .testTarget(name: "CaloGeometryTests", dependencies: ["CaloGeometry", "CaloTestSupport"]),
     .testTarget(name: "CaloDataTests", dependencies: ["CaloData", "CaloTestSupport"]),

@@ -27,6 +27,9 @@ final class H5Handle {
   deinit { withHDF5 { _ = close(id) } }
 }
 
+/// H5T_VARIABLE, `(size_t)-1` in C: Swift imports size_t as Int, so the bit pattern is -1.
+private let h5tVariable = Int(bitPattern: UInt.max)
+
 enum H5 {
   static func openFile(_ path: String, writable: Bool = false) -> H5Handle? {
     withHDF5 {
@@ -157,7 +160,7 @@ enum H5 {
       else { return nil }
       if H5Tis_variable_str(ftype.id) > 0 {
         guard let mem = H5Handle(H5Tcopy(calo_H5T_C_S1()), close: H5Tclose),
-          H5Tset_size(mem.id, size_t.max) >= 0, H5Tset_cset(mem.id, H5Tget_cset(ftype.id)) >= 0
+          H5Tset_size(mem.id, h5tVariable) >= 0, H5Tset_cset(mem.id, H5Tget_cset(ftype.id)) >= 0
         else { return nil }
         var ptr: UnsafeMutablePointer<CChar>? = nil
         guard H5Aread(attr.id, mem.id, &ptr) >= 0, let p = ptr else { return nil }
@@ -176,7 +179,7 @@ enum H5 {
   static func writeStringAttribute(_ loc: H5Handle, _ name: String, _ value: String) -> Bool {
     withHDF5 {
       guard let type = H5Handle(H5Tcopy(calo_H5T_C_S1()), close: H5Tclose),
-        H5Tset_size(type.id, size_t.max) >= 0, H5Tset_cset(type.id, H5T_CSET_UTF8) >= 0,
+        H5Tset_size(type.id, h5tVariable) >= 0, H5Tset_cset(type.id, H5T_CSET_UTF8) >= 0,
         let space = H5Handle(H5Screate(H5S_SCALAR), close: H5Sclose),
         let attr = H5Handle(H5Acreate2(loc.id, name, type.id, space.id, calo_H5P_DEFAULT(), calo_H5P_DEFAULT()),
                             close: H5Aclose)

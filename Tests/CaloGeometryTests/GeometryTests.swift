@@ -29,4 +29,52 @@ final class GeometryTests: XCTestCase {
     XCTAssertEqual(p.eta[2], 20, accuracy: 1e-12)
     XCTAssertEqual(p.phi[2], 0, accuracy: 1e-12)
   }
+
+  func testCoordinatesInAngularDS1LayerAndDS3() {
+    // ds1-pion layer id 12 (index 12): offset 213, 15 radial bins, 10 angular bins.
+    // Voxel a = 3, r = 4: r centre (50 + 80)/2 = 65 mm, alpha = -pi + 3.5 * 2pi/10 = -0.3 pi.
+    let g = DatasetKind.ds1Pion.geometry
+    let i = g.index(layer: 12, alpha: 3, r: 4)
+    XCTAssertEqual(i, 213 + 3 * 15 + 4)
+    let c = g.voxelCoordinates()
+    XCTAssertEqual(c.r[i], 65, accuracy: 1e-12)
+    XCTAssertEqual(c.eta[i], 65 * cos(-0.3 * Double.pi), accuracy: 1e-9)
+    XCTAssertEqual(c.phi[i], 65 * sin(-0.3 * Double.pi), accuracy: 1e-9)
+    // ds3 last voxel: r centre 40.6875, alpha = -pi + 49.5 * 2pi/50 = pi - pi/50.
+    let d = DatasetKind.ds3.geometry.voxelCoordinates()
+    XCTAssertEqual(d.r[40499], 40.6875, accuracy: 1e-9)
+    XCTAssertEqual(d.eta[40499], 40.6875 * cos(Double.pi - Double.pi / 50), accuracy: 1e-9)
+    XCTAssertEqual(d.phi[40499], 40.6875 * sin(Double.pi - Double.pi / 50), accuracy: 1e-9)
+  }
+
+  func testLocationInvertsIndexEverywhere() {
+    for kind in [DatasetKind.ds1Photon, .ds1Pion, .ds2] {
+      let g = kind.geometry
+      for i in 0..<g.voxelCount {
+        let (l, a, r) = g.location(of: i)
+        XCTAssertEqual(g.index(layer: l, alpha: a, r: r), i)
+      }
+    }
+  }
+
+  func testRelevantAndAngularLayers() {
+    let p = DatasetKind.ds1Photon.geometry
+    XCTAssertEqual(p.layers.count, 24)
+    XCTAssertEqual(p.relevantLayerIndices.map { p.layers[$0].id }, [0, 1, 2, 3, 12])
+    XCTAssertEqual(p.angularLayerIndices.map { p.layers[$0].id }, [1, 2])
+    let pi = DatasetKind.ds1Pion.geometry
+    XCTAssertEqual(pi.angularLayerIndices.map { pi.layers[$0].id }, [1, 2, 12, 13])
+    XCTAssertEqual(DatasetKind.ds2.geometry.angularLayerIndices.count, 45)
+  }
+
+  func testDatasetNames() {
+    XCTAssertEqual(DatasetKind(name: "1-photons"), .ds1Photon)
+    XCTAssertEqual(DatasetKind(name: "PION"), .ds1Pion)
+    XCTAssertEqual(DatasetKind(name: "2"), .ds2)
+    XCTAssertEqual(DatasetKind(name: "ds3"), .ds3)
+    XCTAssertNil(DatasetKind(name: "ds4"))
+    XCTAssertEqual(DatasetKind.allCases.map(\.particleName), ["photon", "pion", "electron", "electron"])
+    XCTAssertEqual(DatasetKind(voxelCount: 40500), .ds3)
+    XCTAssertNil(DatasetKind(voxelCount: 367))
+  }
 }
