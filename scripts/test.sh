@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh tmux
 set +e
+# --build-tests builds every target, the calovq executable included: CLITests run the built binary.
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]'
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] || { echo "build failed" >&2; exit "$rc"; }

@@ -98,7 +98,8 @@ public struct FileSummary {
           other += 1
         }
       }
-      var rows = zip(DatasetKind.ds1Energies, counts).map { (e, c) in (formatEnergy(e), c) }
+      // Exact MeV values: these are the labels the official files and papers use (2^8 … 2^22 MeV).
+      var rows = zip(DatasetKind.ds1Energies, counts).map { (e, c) in (String(format: "%7.0f MeV", e), c) }
       if other > 0 { rows.append(("other", other)) }
       return rows
     }

@@ -48,7 +48,7 @@ final class InfoCommandTests: XCTestCase {
     XCTAssertTrue(out.contains("showers:     150"), out)
     XCTAssertTrue(out.contains("showers per discrete energy"), out)
     XCTAssertTrue(out.contains("256 MeV"), out)
-    XCTAssertTrue(out.contains("4.19 TeV"), out)
+    XCTAssertTrue(out.contains("4194304 MeV"), out)
     let histRows = out.split(separator: "\n").filter { $0.contains("      10 #") }
     XCTAssertEqual(histRows.count, 15, out)
     // Every voxel but one is 0.5 MeV, below the 1 MeV ds1 threshold: sparsity = 367/368.
