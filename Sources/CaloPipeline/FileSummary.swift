@@ -108,18 +108,21 @@ public struct FileSummary {
     let (llo, lhi) = (log(lo), log(hi))
     var counts = [Int](repeating: 0, count: bins)
     for e in energies { counts[min(bins - 1, Int((log(e) - llo) / (lhi - llo) * Double(bins)))] += 1 }
+    // Enough significant digits that neighbouring edges print differently, even for a narrow range.
+    let step = (lhi - llo) / Double(bins)
+    let digits = min(10, max(3, Int((-log10(step)).rounded(.up)) + 2))
     return (0..<bins).map { b in
       let a = exp(llo + (lhi - llo) * Double(b) / Double(bins))
       let z = exp(llo + (lhi - llo) * Double(b + 1) / Double(bins))
-      return (formatEnergy(a) + " – " + formatEnergy(z), counts[b])
+      return (formatEnergy(a, digits: digits) + " – " + formatEnergy(z, digits: digits), counts[b])
     }
   }
 
-  /// 256 MeV, 4.1 GeV, 1 TeV: three significant digits in the natural unit.
-  static func formatEnergy(_ mev: Double) -> String {
-    if mev >= 1e6 { return String(format: "%.3g TeV", mev / 1e6) }
-    if mev >= 1e3 { return String(format: "%.3g GeV", mev / 1e3) }
-    return String(format: "%.3g MeV", mev)
+  /// 256 MeV, 4.1 GeV, 1 TeV: `digits` significant digits (default 3) in the natural unit.
+  static func formatEnergy(_ mev: Double, digits: Int = 3) -> String {
+    if mev >= 1e6 { return String(format: "%.*g TeV", digits, mev / 1e6) }
+    if mev >= 1e3 { return String(format: "%.*g GeV", digits, mev / 1e3) }
+    return String(format: "%.*g MeV", digits, mev)
   }
 
   /// The report printed by `calovq info`.
