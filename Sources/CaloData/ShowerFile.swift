@@ -48,7 +48,7 @@ public final class ShowerFileReader: @unchecked Sendable {
   /// All incident energies in MeV (N values: small even for 100k showers).
   public let energies: [Double]
 
-  private let file: H5Handle
+  let file: H5Handle  // internal (not private): ShowerFile+Attributes.swift reads root attributes
   private let showersDS: H5Handle
 
   /// Opens and validates `path`.
@@ -161,7 +161,7 @@ public final class ShowerFileWriter {
   public let voxelCount: Int
   public private(set) var count = 0
   private let tempPath: String
-  private var file: H5Handle?
+  var file: H5Handle?  // internal (not private): ShowerFile+Attributes.swift writes root attributes
   private var showersDS: H5Handle?
   private var energiesDS: H5Handle?
   private var finished = false
