@@ -141,9 +141,11 @@ public struct DetectorModel: Sendable {
   /// ds2/ds3 (Geant4 Par04): one slab per readout layer of `geometry`, each 3.4 mm = 2 × (1.4 mm W +
   /// 0.3 mm Si), electrons, 15.15 keV threshold, values at the 1/0.033 "total deposited" scale.
   /// Any binning with any number of layers works (tests use a fine custom one).
-  public static func par04(geometry: Geometry, stochasticTerm: Double = par04StochasticTerm) -> DetectorModel {
+  /// - Parameter thickness: readout-layer thickness in mm (3.4 in the real geometry; tests use thinner
+  ///   layers to resolve the longitudinal profile).
+  public static func par04(geometry: Geometry, stochasticTerm: Double = par04StochasticTerm,
+                           thickness: Double = 3.4) -> DetectorModel {
     let stack = SamplingStack.par04
-    let thickness = 3.4
     let slabs = geometry.layers.indices.map { l in
       Slab(name: "layer \(geometry.layers[l].id)", layerIndex: l, x0: thickness / stack.x0,
            lambda: thickness / stack.lambda, moliereRadius: stack.moliereRadius, lambdaLength: stack.lambda,

@@ -31,7 +31,9 @@ struct LongitudinalProfile {
     let z1 = rng.normal(), z2 = rng.normal()
     let cp = ((1 + rho) / 2).squareRoot(), cm = ((1 - rho) / 2).squareRoot()
     let t = max(exp(lnT + sT * (cp * z1 + cm * z2)), 1)
-    let a = max(exp(lnA + sA * (cp * z1 - cm * z2)), 1.1)
+    // Geant4 only clamps α ≥ 1.1; at low energy (σ ≈ 0.5) that still allows α → 1 with a large T, i.e.
+    // a centre of gravity tens of X0 deep. We also keep β = (α−1)/T ≥ 0.3 /X0 (typical β ≈ 0.5–0.6).
+    let a = max(exp(lnA + sA * (cp * z1 - cm * z2)), 1.1, 1 + 0.3 * t)
     alpha = a
     beta = (a - 1) / t
     let ts = max(t * (0.813 + 0.0019 * z), 0.5)

@@ -47,7 +47,7 @@ public struct SimRNG: Sendable {
 
   /// Uniform integer in 0..<n (multiply-high; bias below 2^-32 for the small n used here).
   @inline(__always) public mutating func int(below n: Int) -> Int {
-    Int((next() >> 32) &* UInt64(n) >> 32)
+    Int(((next() >> 32) &* UInt64(n)) >> 32)  // parenthesised: >> binds tighter than &* in Swift
   }
 
   /// Standard normal (Box–Muller; one value per call keeps the struct state-free of caches).
