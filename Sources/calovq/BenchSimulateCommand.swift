@@ -35,8 +35,9 @@ struct BenchSimulateCommand: ParsableCommand {
         let t0 = Date()
         let s = sim.showers(energies: energies, threads: threads)
         let dt = Date().timeIntervalSince(t0)
-        var line = String(format: "%-11@ %6d showers  %7.3f s  %9.0f showers/s", kind.rawValue, n, dt, Double(n) / dt)
-        _ = s.count
+        precondition(s.count == n * sim.voxelCount)
+        var line = kind.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
+          + String(format: " %6d showers  %7.3f s  %9.0f showers/s", n, dt, Double(n) / dt)
         if withIO {
           let path = NSTemporaryDirectory() + "calovq-bench-\(getpid())-\(kind.rawValue).h5"
           defer { try? FileManager.default.removeItem(atPath: path) }
