@@ -13,6 +13,7 @@ struct CalovqCommand: ParsableCommand {
       InfoCommand.self,
       GeometryCommand.self,
       BenchCommand.self,
+      SimulateCommand.self,
     ]
   )
 }
