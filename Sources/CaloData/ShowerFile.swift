@@ -53,7 +53,7 @@ public final class ShowerFileReader: @unchecked Sendable {
   /// The string attributes at the file root (non-string attributes are skipped).
   public let attributes: [String: String]
 
-  let file: H5Handle  // internal (not private): ShowerFile+Attributes.swift reads root attributes
+  private let file: H5Handle
   private let showersDS: H5Handle
 
   /// Opens and validates `path`.
@@ -186,7 +186,7 @@ public final class ShowerFileWriter {
   public let voxelCount: Int
   public private(set) var count = 0
   private let tempPath: String
-  var file: H5Handle?  // internal (not private): ShowerFile+Attributes.swift writes root attributes
+  private var file: H5Handle?
   private var showersDS: H5Handle?
   private var energiesDS: H5Handle?
   private var finished = false

@@ -132,7 +132,7 @@ public struct FileSummary {
     s += "dataset:     \(name) (\(voxels) voxels, stored as \(storedType))\n"
     if let source {
       s += "source:      \(source)\n"
-      if ShowerSource.isSimulator(source) { s += "             parameterised (CaloVQ simulator), not GEANT4\n" }
+      if ShowerSource.isSimulator(source) && !source.contains("not GEANT4") { s += "             parameterised (CaloVQ simulator), not GEANT4\n" }
     } else if FileSummary.looksLikeSimulatorSample(path) {
       s += "source:      parameterised (CaloVQ simulator), not GEANT4 (from the file's location)\n"
     }

@@ -1,11 +1,12 @@
 // Public entry point: a seeded, thread-safe parameterised (GFlash-style) shower simulator for the
 // CaloChallenge geometries. These showers are NOT GEANT4 showers.
 
+import CaloData
 import CaloGeometry
 import Foundation
 
 /// What every file and screen showing simulator output says about its origin.
-public let simulatorSourceLabel = "parameterised simulator (GFlash-style), not GEANT4"
+public let simulatorSourceLabel = ShowerSource.simulator
 
 /// Simulates showers of one detector model. Immutable and `Sendable`: share one instance across threads.
 ///

@@ -34,9 +34,9 @@ public func simulateShowerFile(simulator: ShowerSimulator, energies: [Double], p
   let chunkRows = max(1, min(1000, (4 << 20) / (v * 4)))
   let batch = max(1, batchSize ?? max(1, min(2000, (16 << 20) / (v * 4)) / chunkRows) * chunkRows)
   let writer = try ShowerFileWriter(path: path, voxelCount: v)
-  try writer.setAttribute(name: "calovq_source", value: simulatorSourceLabel)
-  try writer.setAttribute(name: "calovq_seed", value: String(simulator.seed))
-  try writer.setAttribute(name: "calovq_dataset", value: simulator.kind?.rawValue ?? "custom")
+  try writer.setAttribute("calovq_source", simulatorSourceLabel)
+  try writer.setAttribute("calovq_seed", String(simulator.seed))
+  try writer.setAttribute("calovq_dataset", simulator.kind?.rawValue ?? "custom")
   let start = Date()
   // Pipeline: batch k is compressed and written on a background queue while batch k+1 is simulated
   // (gzip is single-threaded and costs about as much as the simulation for ds2/ds3).

@@ -60,8 +60,8 @@ final class SimulatorIOTests: XCTestCase {
       XCTAssertEqual(r.kind, kind)
       XCTAssertEqual(r.count, n)
       XCTAssertEqual(r.energies, energies.map { Double(Float($0)) })
-      XCTAssertEqual(r.stringAttribute("calovq_source"), simulatorSourceLabel)
-      XCTAssertEqual(r.stringAttribute("calovq_dataset"), kind.rawValue)
+      XCTAssertEqual(r.source, simulatorSourceLabel)
+      XCTAssertEqual(r.attributes["calovq_dataset"], kind.rawValue)
       let all = try r.read(from: 0, count: n)
       XCTAssertEqual(all.showers, sim.showers(energies: energies))
       XCTAssertTrue(all.showers.allSatisfy { $0 >= 0 })
@@ -82,7 +82,7 @@ final class SimulatorIOTests: XCTestCase {
       let r = try ShowerFileReader(path: path)
       XCTAssertEqual(r.kind, kind)
       XCTAssertGreaterThan(r.count, 50)
-      XCTAssertEqual(r.stringAttribute("calovq_source"), simulatorSourceLabel)
+      XCTAssertEqual(r.source, simulatorSourceLabel)
     }
   }
 }
