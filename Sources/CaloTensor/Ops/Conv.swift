@@ -127,7 +127,9 @@ extension Tensor {
       x.withData { px in weight.withData { pw in g.withUnsafeBufferPointer { pg in
         dW.withUnsafeMutableBufferPointer { pdw in dX.withUnsafeMutableBufferPointer { pdx in
           let X = SendableConstPtr(px), Wt = SendableConstPtr(pw), G = SendableConstPtr(pg.baseAddress!)
-          let DW = pdw.baseAddress.map { SendablePtr($0) }, DX = pdx.baseAddress.map { SendablePtr($0) }
+          // (Decide by the flags: an empty array may still report a base address.)
+          let DW = weight.requiresGrad ? SendablePtr(pdw.baseAddress!) : nil
+          let DX = x.requiresGrad ? SendablePtr(pdx.baseAddress!) : nil
           parallelChunks(N, work: 4 * N * Cout * CK * P) { lane, r in
             var col = [Float](repeating: 0, count: map.isIdentity ? 0 : CK * P)
             col.withUnsafeMutableBufferPointer { pc in
@@ -227,7 +229,9 @@ extension Tensor {
       x.withData { px in weight.withData { pw in g.withUnsafeBufferPointer { pg in
         dW.withUnsafeMutableBufferPointer { pdw in dX.withUnsafeMutableBufferPointer { pdx in
           let X = SendableConstPtr(px), Wt = SendableConstPtr(pw), G = SendableConstPtr(pg.baseAddress!)
-          let DW = pdw.baseAddress.map { SendablePtr($0) }, DX = pdx.baseAddress.map { SendablePtr($0) }
+          // (Decide by the flags: an empty array may still report a base address.)
+          let DW = weight.requiresGrad ? SendablePtr(pdw.baseAddress!) : nil
+          let DX = x.requiresGrad ? SendablePtr(pdx.baseAddress!) : nil
           parallelChunks(N, work: 4 * N * Cin * CK * P) { lane, r in
             var col = [Float](repeating: 0, count: CK * P)
             col.withUnsafeMutableBufferPointer { pc in
@@ -293,4 +297,21 @@ public func cylConvTranspose2dNaive(x: [Float], xShape: [Int], w: [Float], wShap
   var y = acc.map { Float($0) }
   if let b { for n in 0..<N { for o in 0..<Cout { for p in 0..<(Zo * Ao) { y[(n * Cout + o) * Zo * Ao + p] += b[o] } } } }
   return (y, [N, Cout, Zo, Ao])
+}
+
+/// Direct PyTorch Conv1d: x (N,Cin,L), w (Cout,Cin,k), b (Cout) → (N,Cout,L'), zero padding.
+public func conv1dNaive(x: [Float], xShape: [Int], w: [Float], wShape: [Int], b: [Float]?, stride: Int, padding: Int) -> (y: [Float], shape: [Int]) {
+  let (N, Cin, L) = (xShape[0], xShape[1], xShape[2])
+  let (Cout, k) = (wShape[0], wShape[2])
+  let Lo = (L + 2 * padding - k) / stride + 1
+  var y = [Float](repeating: 0, count: N * Cout * Lo)
+  for n in 0..<N { for o in 0..<Cout { for l in 0..<Lo {
+    var s = Double(b?[o] ?? 0)
+    for c in 0..<Cin { for j in 0..<k {
+      let li = l * stride + j - padding
+      if li >= 0 && li < L { s += Double(w[(o * Cin + c) * k + j]) * Double(x[(n * Cin + c) * L + li]) }
+    } }
+    y[(n * Cout + o) * Lo + l] = Float(s)
+  } } }
+  return (y, [N, Cout, Lo])
 }
