@@ -15,21 +15,41 @@ public struct KernelBenchResult: Sendable {
   public let flops: Double
   /// Best wall time per call over the repetitions, seconds.
   public let seconds: Double
+  /// Process CPU time (all threads) of that same call, seconds. On a shared machine wall time
+  /// includes waiting for a core; GFLOP per CPU-second does not.
+  public let cpuSeconds: Double
   public var gflops: Double { flops / seconds / 1e9 }
+  /// GFLOP per CPU-second (per-core efficiency, robust to other processes' load).
+  public var gflopsPerCPUSecond: Double { flops / cpuSeconds / 1e9 }
 }
 
 /// The benchmark suite. All inputs are seeded; nothing is asserted (speed is reported, not tested).
 public enum KernelBench {
-  /// Best-of-`reps` wall time of `body` after one warm-up call.
-  public static func time(reps: Int, _ body: () -> Void) -> Double {
-    body()
-    var best = Double.infinity
+  /// Process CPU time (user + system, all threads), seconds.
+  public static func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+
+  /// (wall, cpu) seconds of the call with the best wall time over `reps`, after one warm-up call.
+  /// `prepare` runs untimed before each call and its value is passed to `body`.
+  public static func time<P>(reps: Int, prepare: () -> P, _ body: (P) -> Void) -> (wall: Double, cpu: Double) {
+    body(prepare())
+    var best = (Double.infinity, Double.infinity)
     for _ in 0..<Swift.max(reps, 1) {
-      let t0 = DispatchTime.now().uptimeNanoseconds
-      body()
-      best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+      let p = prepare()
+      let c0 = cpuNow(), t0 = DispatchTime.now().uptimeNanoseconds
+      body(p)
+      let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, cpu = cpuNow() - c0
+      if wall < best.0 { best = (wall, cpu) }
     }
     return best
+  }
+
+  /// `time` without a prepare step.
+  public static func time(reps: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
+    time(reps: reps, prepare: { () }, { _ in body() })
   }
 
   /// Large square sgemm, single BLAS thread ("1 core") and split across `Compute.lanes` cores.
@@ -41,9 +61,9 @@ public enum KernelBench {
     var out: [KernelBenchResult] = []
     a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
       let t1 = time(reps: reps) { sgemm(false, false, n, n, n, 1, pa.baseAddress!, n, pb.baseAddress!, n, 0, pc.baseAddress!, n) }
-      out.append(KernelBenchResult(name: "sgemm \(n)³, 1 core", pass: "gemm", flops: flops, seconds: t1))
+      out.append(KernelBenchResult(name: "sgemm \(n)³, 1 core", pass: "gemm", flops: flops, seconds: t1.wall, cpuSeconds: t1.cpu))
       let t2 = time(reps: reps) { sgemmParallel(false, false, n, n, n, 1, pa.baseAddress!, n, pb.baseAddress!, n, 0, pc.baseAddress!, n) }
-      out.append(KernelBenchResult(name: "sgemm \(n)³, \(Compute.lanes) cores", pass: "gemm", flops: flops, seconds: t2))
+      out.append(KernelBenchResult(name: "sgemm \(n)³, \(Compute.lanes) cores", pass: "gemm", flops: flops, seconds: t2.wall, cpuSeconds: t2.cpu))
     } } }
     return out
   }
@@ -91,17 +111,10 @@ public enum KernelBench {
     let tf = time(reps: reps) { _ = withNoGrad { run() } }
     // Backward: dX and dW, each one GEMM of the forward's size.
     let seed = [Float](repeating: 1, count: probe.count)
-    var tb = Double.infinity
-    for _ in 0...Swift.max(reps, 1) {
-      x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
-      let y = run()
-      let t0 = DispatchTime.now().uptimeNanoseconds
-      y.backward(seed: seed)
-      tb = Swift.min(tb, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-    }
+    let tb = time(reps: reps, prepare: { () -> Tensor in x.zeroGrad(); w.zeroGrad(); b.zeroGrad(); return run() }) { $0.backward(seed: seed) }
     return [
-      KernelBenchResult(name: c.name, pass: "fwd", flops: fwdFlops, seconds: tf),
-      KernelBenchResult(name: c.name, pass: "bwd", flops: 2 * fwdFlops, seconds: tb),
+      KernelBenchResult(name: c.name, pass: "fwd", flops: fwdFlops, seconds: tf.wall, cpuSeconds: tf.cpu),
+      KernelBenchResult(name: c.name, pass: "bwd", flops: 2 * fwdFlops, seconds: tb.wall, cpuSeconds: tb.cpu),
     ]
   }
 
@@ -114,16 +127,12 @@ public enum KernelBench {
     let fwd = 4 * Double(B) * Double(T) * Double(T) * Double(C)   // QKᵀ and PV
     let tf = time(reps: reps) { _ = withNoGrad { Tensor.causalAttention(q: q, k: k, v: v, nHead: heads) } }
     let seed = [Float](repeating: 1, count: B * T * C)
-    var tb = Double.infinity
-    for _ in 0...Swift.max(reps, 1) {
+    let tb = time(reps: reps, prepare: { () -> Tensor in
       q.zeroGrad(); k.zeroGrad(); v.zeroGrad()
-      let y = Tensor.causalAttention(q: q, k: k, v: v, nHead: heads)
-      let t0 = DispatchTime.now().uptimeNanoseconds
-      y.backward(seed: seed)
-      tb = Swift.min(tb, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-    }
-    return [KernelBenchResult(name: name, pass: "fwd", flops: fwd, seconds: tf),
-            KernelBenchResult(name: name, pass: "bwd", flops: 2 * fwd, seconds: tb)]
+      return Tensor.causalAttention(q: q, k: k, v: v, nHead: heads)
+    }) { $0.backward(seed: seed) }
+    return [KernelBenchResult(name: name, pass: "fwd", flops: fwd, seconds: tf.wall, cpuSeconds: tf.cpu),
+            KernelBenchResult(name: name, pass: "bwd", flops: 2 * fwd, seconds: tb.wall, cpuSeconds: tb.cpu)]
   }
 
   /// Linear layer (GPT MLP-sized), forward and backward.
@@ -135,15 +144,8 @@ public enum KernelBench {
     let fwd = 2 * Double(rows) * Double(inF) * Double(outF)
     let tf = time(reps: reps) { _ = withNoGrad { x.linear(w, b) } }
     let seed = [Float](repeating: 1, count: rows * outF)
-    var tb = Double.infinity
-    for _ in 0...Swift.max(reps, 1) {
-      x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
-      let y = x.linear(w, b)
-      let t0 = DispatchTime.now().uptimeNanoseconds
-      y.backward(seed: seed)
-      tb = Swift.min(tb, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-    }
-    return [KernelBenchResult(name: name, pass: "fwd", flops: fwd, seconds: tf),
-            KernelBenchResult(name: name, pass: "bwd", flops: 2 * fwd, seconds: tb)]
+    let tb = time(reps: reps, prepare: { () -> Tensor in x.zeroGrad(); w.zeroGrad(); b.zeroGrad(); return x.linear(w, b) }) { $0.backward(seed: seed) }
+    return [KernelBenchResult(name: name, pass: "fwd", flops: fwd, seconds: tf.wall, cpuSeconds: tf.cpu),
+            KernelBenchResult(name: name, pass: "bwd", flops: 2 * fwd, seconds: tb.wall, cpuSeconds: tb.cpu)]
   }
 }

@@ -15,6 +15,33 @@ struct ConvMap {
   let colMap: [Int32]   // (kw, Ws)
   /// True when gather/scatter is the identity (1×1 kernel, stride 1, same grid): no copy needed.
   let isIdentity: Bool
+  /// `colMap` compressed into runs per tap column j: (x0, w0, len) triples meaning small columns
+  /// x0..<x0+len map to big columns w0..<w0+len (w0 = −1: unmapped). Stride-1 maps are one or two
+  /// runs per j (the angular wrap splits them), so gather/scatter become contiguous copies.
+  let runs: [Int32]
+  let runStart: [Int]   // kw + 1 offsets into `runs` (in triples)
+
+  init(kh: Int, kw: Int, Hs: Int, Ws: Int, Hb: Int, Wb: Int, rowMap: [Int32], colMap: [Int32], isIdentity: Bool) {
+    (self.kh, self.kw, self.Hs, self.Ws, self.Hb, self.Wb) = (kh, kw, Hs, Ws, Hb, Wb)
+    (self.rowMap, self.colMap, self.isIdentity) = (rowMap, colMap, isIdentity)
+    var r: [Int32] = [], st: [Int] = [0]
+    for j in 0..<kw {
+      var x = 0
+      while x < Ws {
+        let w0 = colMap[j * Ws + x]
+        var len = 1
+        while x + len < Ws {
+          let w = colMap[j * Ws + x + len]
+          if (w0 < 0 && w < 0) || (w0 >= 0 && w == w0 + Int32(len)) { len += 1 } else { break }
+        }
+        r += [Int32(x), w0, Int32(len)]
+        x += len
+      }
+      st.append(r.count / 3)
+    }
+    runs = r
+    runStart = st
+  }
 
   /// Conv geometry: out (Hs, Ws) ← in (Hb, Wb); zero padding ph on rows, pw on columns either
   /// zero (`circular == false`) or circular.
@@ -62,7 +89,7 @@ struct ConvMap {
   func gather(_ big: UnsafePointer<Float>, C: Int, into col: UnsafeMutablePointer<Float>) {
     let P = Hs * Ws, bigPlane = Hb * Wb
     rowMap.withUnsafeBufferPointer { rm in
-      colMap.withUnsafeBufferPointer { cm in
+      runs.withUnsafeBufferPointer { ru in
         for c in 0..<C {
           let src = big + c * bigPlane
           for i in 0..<kh {
@@ -71,9 +98,12 @@ struct ConvMap {
               for y in 0..<Hs {
                 let h = Int(rm[i * Hs + y])
                 let d = dst + y * Ws
-                if h < 0 { for x in 0..<Ws { d[x] = 0 }; continue }
+                if h < 0 { d.initialize(repeating: 0, count: Ws); continue }
                 let srow = src + h * Wb
-                for x in 0..<Ws { let w = Int(cm[j * Ws + x]); d[x] = w < 0 ? 0 : srow[w] }
+                for t in runStart[j]..<runStart[j + 1] {
+                  let x0 = Int(ru[3 * t]), w0 = Int(ru[3 * t + 1]), len = Int(ru[3 * t + 2])
+                  if w0 < 0 { (d + x0).initialize(repeating: 0, count: len) } else { (d + x0).update(from: srow + w0, count: len) }
+                }
               }
             }
           }
@@ -86,7 +116,7 @@ struct ConvMap {
   func scatterAdd(_ col: UnsafePointer<Float>, C: Int, into big: UnsafeMutablePointer<Float>) {
     let P = Hs * Ws, bigPlane = Hb * Wb
     rowMap.withUnsafeBufferPointer { rm in
-      colMap.withUnsafeBufferPointer { cm in
+      runs.withUnsafeBufferPointer { ru in
         for c in 0..<C {
           let dstPlane = big + c * bigPlane
           for i in 0..<kh {
@@ -96,7 +126,12 @@ struct ConvMap {
                 let h = Int(rm[i * Hs + y])
                 if h < 0 { continue }
                 let drow = dstPlane + h * Wb, s = src + y * Ws
-                for x in 0..<Ws { let w = Int(cm[j * Ws + x]); if w >= 0 { drow[w] += s[x] } }
+                for t in runStart[j]..<runStart[j + 1] {
+                  let x0 = Int(ru[3 * t]), w0 = Int(ru[3 * t + 1]), len = Int(ru[3 * t + 2])
+                  if w0 < 0 { continue }
+                  let dd = drow + w0, ss = s + x0
+                  for k in 0..<len { dd[k] += ss[k] }
+                }
               }
             }
           }
