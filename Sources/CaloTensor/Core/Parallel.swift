@@ -10,8 +10,17 @@ public enum Compute {
   public static let lanes: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
   /// Sets OpenBLAS to one thread, once. Every GEMM entry point touches this first.
+  ///
+  /// It also raises glibc's mmap and trim thresholds: activations and gradients are multi-MB
+  /// arrays allocated and freed every step, and by default each one is a fresh mmap whose pages
+  /// fault in on first touch — measured as most of a small convolution's backward time. Keeping
+  /// them on the heap lets freed blocks be reused (the process keeps up to 1 GiB of freed memory).
   static let blasConfigured: Bool = {
     openblas_set_num_threads(1)
+    #if os(Linux)
+    _ = glibcMallopt(-3, 512 << 20)  // M_MMAP_THRESHOLD (malloc.h)
+    _ = glibcMallopt(-1, 1 << 30)    // M_TRIM_THRESHOLD
+    #endif
     return true
   }()
 
@@ -21,6 +30,11 @@ public enum Compute {
     return String(cString: c)
   }
 }
+
+#if os(Linux)
+/// glibc's `mallopt` (malloc.h is not part of Swift's Glibc module map, so declare the symbol).
+@_silgen_name("mallopt") private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+#endif
 
 /// A pointer that may be captured by the worker closures of `parallelFor`. Safe because each
 /// worker writes a disjoint range (callers' responsibility) and `parallelFor` joins before returning.

@@ -171,7 +171,10 @@ extension Tensor {
       let lanes = Swift.min(Compute.lanes, N)
       // Per-lane weight-gradient partials (summed afterwards) keep lanes independent.
       var dW = [Float](repeating: 0, count: weight.requiresGrad ? lanes * Cout * CK : 0)
-      var dX = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
+      // Accumulate straight into x's gradient buffer (taken out of x so the array is uniquely
+      // referenced and not copied; put back below). Lanes own disjoint samples.
+      var dX: [Float] = x.requiresGrad ? (x.grad ?? [Float](repeating: 0, count: x.count)) : []
+      x.grad = nil
       x.withData { px in weight.withData { pw in g.withUnsafeBufferPointer { pg in
         dW.withUnsafeMutableBufferPointer { pdw in dX.withUnsafeMutableBufferPointer { pdx in
           let X = SendableConstPtr(px), Wt = SendableConstPtr(pw), G = SendableConstPtr(pg.baseAddress!)
@@ -204,7 +207,7 @@ extension Tensor {
       if weight.requiresGrad {
         weight.withGrad { gw in for l in 0..<lanes { for i in 0..<(Cout * CK) { gw[i] += dW[l * Cout * CK + i] } } }
       }
-      if x.requiresGrad { x.withGrad { gx in for i in 0..<dX.count { gx[i] += dX[i] } } }
+      if x.requiresGrad { x.grad = dX }
       if let bias, bias.requiresGrad {
         bias.withGrad { gb in for n in 0..<N { for o in 0..<Cout { var s: Float = 0; for p in 0..<P { s += g[(n * Cout + o) * P + p] }; gb[o] += s } } }
       }
@@ -279,7 +282,10 @@ extension Tensor {
       let g = out.grad!
       let lanes = Swift.min(Compute.lanes, N)
       var dW = [Float](repeating: 0, count: weight.requiresGrad ? lanes * Cin * CK : 0)
-      var dX = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
+      // Accumulate straight into x's gradient buffer (taken out of x so the array is uniquely
+      // referenced and not copied; put back below). Lanes own disjoint samples.
+      var dX: [Float] = x.requiresGrad ? (x.grad ?? [Float](repeating: 0, count: x.count)) : []
+      x.grad = nil
       x.withData { px in weight.withData { pw in g.withUnsafeBufferPointer { pg in
         dW.withUnsafeMutableBufferPointer { pdw in dX.withUnsafeMutableBufferPointer { pdx in
           let X = SendableConstPtr(px), Wt = SendableConstPtr(pw), G = SendableConstPtr(pg.baseAddress!)
@@ -303,7 +309,7 @@ extension Tensor {
       if weight.requiresGrad {
         weight.withGrad { gw in for l in 0..<lanes { for i in 0..<(Cin * CK) { gw[i] += dW[l * Cin * CK + i] } } }
       }
-      if x.requiresGrad { x.withGrad { gx in for i in 0..<dX.count { gx[i] += dX[i] } } }
+      if x.requiresGrad { x.grad = dX }
       if let bias, bias.requiresGrad {
         let plane = map.Hb * map.Wb
         bias.withGrad { gb in for n in 0..<N { for o in 0..<Cout { var s: Float = 0; for p in 0..<plane { s += g[(n * Cout + o) * plane + p] }; gb[o] += s } } }
