@@ -19,3 +19,29 @@ final class SmokeTests: XCTestCase {
     XCTAssertFalse(y.isRecorded)
   }
 }
+
+final class BackwardTests: XCTestCase {
+  /// Two losses sharing a retained graph: each backward must give that loss's own gradient
+  /// (the adaptive GAN weight needs ‖∂L_rec/∂w‖ and ‖∂L_gan/∂w‖ of the same layer).
+  func testSecondBackwardThroughRetainedGraphIsNotPolluted() {
+    let w = Tensor.parameter([3], data: [1, 2, 3], name: "w")
+    let h = w * 2                       // shared intermediate
+    let l1 = h.sum()                    // dl1/dw = 2
+    let l2 = h.square().sum()           // dl2/dw = 8w
+    l1.backward(retainGraph: true)
+    XCTAssertEqual(w.grad!, [2, 2, 2])
+    w.zeroGrad()
+    l2.backward(retainGraph: true)
+    XCTAssertEqual(w.grad!, [8, 16, 24])
+    w.zeroGrad()
+    l1.backward()
+    XCTAssertEqual(w.grad!, [2, 2, 2])
+  }
+
+  func testGradientsAccumulateAcrossBackwardCalls() {
+    let w = Tensor.parameter([2], data: [1, -1], name: "w")
+    (w * 3).sum().backward()
+    (w * w).sum().backward()
+    XCTAssertEqual(w.grad!, [3 + 2, 3 - 2])
+  }
+}

@@ -171,6 +171,9 @@ extension Tensor {
       stack.append((t, true))
       for p in t.parents where !visited.contains(ObjectIdentifier(p)) { stack.append((p, false)) }
     }
+    // Gradients of recorded (non-leaf) nodes are scratch space of one pass: clear them so a second
+    // backward through a retained graph (e.g. from another loss) does not see stale values.
+    for t in order where t.backwardFn != nil { t.grad = nil }
     withGrad { g in
       if let seed { for i in 0..<count { g[i] += seed[i] } } else { for i in 0..<count { g[i] += 1 } }
     }
