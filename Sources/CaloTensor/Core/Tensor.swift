@@ -137,15 +137,17 @@ extension Tensor {
 
   /// Makes an op output; records `backward` only if some input needs gradients.
   /// `backward(out)` must read `out.grad!` and accumulate into the inputs' gradients.
+  /// The rule is an autoclosure so that the escaping closure (and its captured state) is only
+  /// created when it is recorded: inference allocates no backward closures.
   @inline(__always)
   static func result(
-    _ shape: [Int], _ data: [Float], inputs: [Tensor], backward: @escaping (Tensor) -> Void
+    _ shape: [Int], _ data: [Float], inputs: [Tensor], backward: @autoclosure () -> ((Tensor) -> Void)
   ) -> Tensor {
     let out = Tensor(shape, data: data)
     if needsGrad(inputs) {
       out.requiresGrad = true
       out.parents = inputs
-      out.backwardFn = backward
+      out.backwardFn = backward()
     }
     return out
   }
