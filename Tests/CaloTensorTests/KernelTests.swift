@@ -223,3 +223,50 @@ func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, file: StaticStr
   XCTAssertEqual(a.count, b.count, file: file, line: line)
   for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }
+
+/// Row-parallel kernels (above the threading threshold) must give exactly what the same op gives
+/// on small, serially processed pieces — forward and backward.
+final class ParallelConsistencyTests: XCTestCase {
+  func check(rows: Int, cols: Int, file: StaticString = #filePath, line: UInt = #line, _ f: (Tensor) -> Tensor) {
+    var rng = RNG(seed: 11)
+    let big = Tensor.uniform([rows, cols], -2, 2, rng: &rng, requiresGrad: true)
+    let seedBig = Tensor.uniform(f(big).shape, -1, 1, rng: &rng).data
+    let yBig = f(big)
+    yBig.backward(seed: seedBig)
+    let outPerRow = yBig.count / rows
+    for r in stride(from: 0, to: rows, by: max(1, rows / 7)) {
+      let piece = Tensor.parameter([1, cols], data: Array(big.data[(r * cols)..<((r + 1) * cols)]), name: "p")
+      let y = f(piece)
+      XCTAssertEqual(y.data, Array(yBig.data[(r * outPerRow)..<((r + 1) * outPerRow)]), file: file, line: line)
+      y.backward(seed: Array(seedBig[(r * outPerRow)..<((r + 1) * outPerRow)]))
+      XCTAssertEqual(piece.grad!, Array(big.grad![(r * cols)..<((r + 1) * cols)]), file: file, line: line)
+    }
+  }
+
+  func testRowParallelOpsMatchSerialPieces() {
+    check(rows: 3000, cols: 40) { $0.gelu() }
+    check(rows: 3000, cols: 40) { $0.silu() * $0 }
+    check(rows: 3000, cols: 40) { $0.softmax(segments: [10, 30]) }
+    check(rows: 3000, cols: 40) { $0.logSoftmax() }
+    let w = Tensor([40], data: (0..<40).map { Float($0) / 40 }), b = Tensor([40], repeating: 0.1)
+    check(rows: 3000, cols: 40) { $0.layerNorm(weight: w, bias: b) }
+  }
+
+  func testCrossEntropyLargeMatchesDoubleReference() {
+    var rng = RNG(seed: 12)
+    let (M, V) = (300, 1024)
+    let x = Tensor.uniform([M, V], -3, 3, rng: &rng, requiresGrad: true)
+    let t = (0..<M).map { _ in rng.int(below: V) }
+    let loss = x.crossEntropy(targets: t)
+    var ref = 0.0
+    for r in 0..<M {
+      let row = x.data[(r * V)..<((r + 1) * V)].map(Double.init)
+      let m = row.max()!
+      ref += m + log(row.map { exp($0 - m) }.reduce(0, +)) - row[t[r]]
+    }
+    XCTAssertEqual(Double(loss.item), ref / Double(M), accuracy: 1e-5)
+    loss.backward()
+    let rowSums = (0..<M).map { r in x.grad![(r * V)..<((r + 1) * V)].reduce(0, +) }
+    XCTAssertEqual(rowSums.map { abs($0) }.max()!, 0, accuracy: 1e-6)   // softmax − onehot sums to 0
+  }
+}

@@ -67,6 +67,22 @@ func parallelChunks(_ n: Int, work: Int, _ body: (Int, Range<Int>) -> Void) {
   }
 }
 
+/// `parallelChunks` for independent items of roughly `cost` flops each: `body(range)`.
+@inline(__always)
+func parallelRange(_ n: Int, cost: Int, _ body: (Range<Int>) -> Void) {
+  parallelChunks(n, work: n * cost) { _, r in body(r) }
+}
+
+/// Read-only base pointers of four arrays for the duration of `body` (for parallel loops, which
+/// must not touch Swift arrays' reference counts from several threads).
+@inline(__always)
+func withPointers<R>(_ a: [Float], _ b: [Float], _ c: [Float], _ d: [Float],
+                     _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) -> R) -> R {
+  a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeBufferPointer { pc in d.withUnsafeBufferPointer { pd in
+    body(pa.baseAddress!, pb.baseAddress!, pc.baseAddress!, pd.baseAddress!)
+  } } } }
+}
+
 /// Wraps a non-Sendable closure for `concurrentPerform`; see `parallelChunks` for why it is safe.
 struct UncheckedBox<T>: @unchecked Sendable {
   let value: T

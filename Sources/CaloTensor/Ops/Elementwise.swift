@@ -46,7 +46,7 @@ extension Tensor {
       b.withData { pb in
         y.withUnsafeMutableBufferPointer { py in
           if same {
-            for i in 0..<py.count { py[i] = f(pa[i], pb[i]) }
+            parallelRange(py.count, cost: 4) { r in for i in r { py[i] = f(pa[i], pb[i]) } }
           } else {
             forEachBroadcast(outShape, sa, sb) { o, ia, ib in py[o] = f(pa[ia], pb[ib]) }
           }
@@ -57,15 +57,17 @@ extension Tensor {
       let g = out.grad!
       let yv = out.data
       let av = a.data, bv = b.data
+      let n = g.count
+      if n == 0 { return }
       if a.requiresGrad {
         a.withGrad { ga in
-          if same { for i in 0..<g.count { ga[i] += g[i] * da(av[i], bv[i], yv[i]) } }
+          if same { withPointers(g, av, bv, yv) { g, av, bv, yv in parallelRange(n, cost: 4) { r in for i in r { ga[i] += g[i] * da(av[i], bv[i], yv[i]) } } } }
           else { forEachBroadcast(outShape, sa, sb) { o, ia, ib in ga[ia] += g[o] * da(av[ia], bv[ib], yv[o]) } }
         }
       }
       if b.requiresGrad {
         b.withGrad { gb in
-          if same { for i in 0..<g.count { gb[i] += g[i] * db(av[i], bv[i], yv[i]) } }
+          if same { withPointers(g, av, bv, yv) { g, av, bv, yv in parallelRange(n, cost: 4) { r in for i in r { gb[i] += g[i] * db(av[i], bv[i], yv[i]) } } } }
           else { forEachBroadcast(outShape, sa, sb) { o, ia, ib in gb[ib] += g[o] * db(av[ia], bv[ib], yv[o]) } }
         }
       }
@@ -76,11 +78,15 @@ extension Tensor {
   @inline(__always)
   func unary(_ f: (Float) -> Float, _ df: @escaping (Float, Float) -> Float) -> Tensor {
     var y = [Float](repeating: 0, count: count)
-    withData { px in y.withUnsafeMutableBufferPointer { py in for i in 0..<py.count { py[i] = f(px[i]) } } }
+    withData { px in y.withUnsafeMutableBufferPointer { py in parallelRange(py.count, cost: 8) { r in for i in r { py[i] = f(px[i]) } } } }
     let x = self
     return Tensor.result(shape, y, inputs: [x]) { out in
       let g = out.grad!, yv = out.data, xv = x.data
-      x.withGrad { gx in for i in 0..<g.count { gx[i] += g[i] * df(xv[i], yv[i]) } }
+      let n = g.count
+      if n == 0 { return }
+      x.withGrad { gx in
+        withPointers(g, xv, yv, yv) { g, xv, yv, _ in parallelRange(n, cost: 8) { r in for i in r { gx[i] += g[i] * df(xv[i], yv[i]) } } }
+      }
     }
   }
 

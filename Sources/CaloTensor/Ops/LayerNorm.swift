@@ -10,10 +10,11 @@ extension Tensor {
     var y = [Float](repeating: 0, count: count)
     var norm = [Float](repeating: 0, count: count)   // (…, C) normalised x, kept for backward
     var rstd = [Float](repeating: 0, count: rows)
-    withData { p in
-      weight.withData { w in
-        bias.withData { b in
-          for r in 0..<rows {
+    withData { p in weight.withData { w in bias.withData { b in
+      y.withUnsafeMutableBufferPointer { py in norm.withUnsafeMutableBufferPointer { pn in rstd.withUnsafeMutableBufferPointer { pr in
+        let Y = py.baseAddress!, Nm = pn.baseAddress!, Rs = pr.baseAddress!
+        parallelRange(rows, cost: 8 * C) { rr in
+          for r in rr {
             var m = 0.0
             for i in 0..<C { m += Double(p[r * C + i]) }
             m /= Double(C)
@@ -21,31 +22,33 @@ extension Tensor {
             for i in 0..<C { let d = Double(p[r * C + i]) - m; v += d * d }
             v /= Double(C)
             let rs = Float(1 / (v + Double(eps)).squareRoot())
-            rstd[r] = rs
+            Rs[r] = rs
             let mf = Float(m)
             for i in 0..<C {
               let nv = (p[r * C + i] - mf) * rs
-              norm[r * C + i] = nv
-              y[r * C + i] = nv * w[i] + b[i]
+              Nm[r * C + i] = nv
+              Y[r * C + i] = nv * w[i] + b[i]
             }
           }
         }
-      }
-    }
+      } } }
+    } } }
     let x = self
     return Tensor.result(shape, y, inputs: [x, weight, bias]) { out in
       let g = out.grad!
       let w = weight.data
       if x.requiresGrad {
         // dx = rstd · (dn − mean(dn) − n·mean(dn∘n)), dn = g∘w
-        x.withGrad { gx in
-          for r in 0..<rows {
-            var mdn = 0.0, mdnn = 0.0
-            for i in 0..<C { let dn = Double(g[r * C + i] * w[i]); mdn += dn; mdnn += dn * Double(norm[r * C + i]) }
-            let a = Float(mdn / Double(C)), bb = Float(mdnn / Double(C))
-            for i in 0..<C { gx[r * C + i] += rstd[r] * (g[r * C + i] * w[i] - a - norm[r * C + i] * bb) }
+        x.withGrad { gx in withPointers(g, w, norm, rstd) { g, w, norm, rstd in
+          parallelRange(rows, cost: 8 * C) { rr in
+            for r in rr {
+              var mdn = 0.0, mdnn = 0.0
+              for i in 0..<C { let dn = Double(g[r * C + i] * w[i]); mdn += dn; mdnn += dn * Double(norm[r * C + i]) }
+              let a = Float(mdn / Double(C)), bb = Float(mdnn / Double(C))
+              for i in 0..<C { gx[r * C + i] += rstd[r] * (g[r * C + i] * w[i] - a - norm[r * C + i] * bb) }
+            }
           }
-        }
+        } }
       }
       if weight.requiresGrad { weight.withGrad { gw in for r in 0..<rows { for i in 0..<C { gw[i] += g[r * C + i] * norm[r * C + i] } } } }
       if bias.requiresGrad { bias.withGrad { gb in for r in 0..<rows { for i in 0..<C { gb[i] += g[r * C + i] } } } }
