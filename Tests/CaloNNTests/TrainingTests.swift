@@ -125,3 +125,28 @@ final class TrainingTests: XCTestCase {
     XCTAssertLessThanOrEqual(cb.map(abs).max()!, 1 / 1024)
   }
 }
+
+final class CompositionTests: XCTestCase {
+  /// A miniature Calo-VQ stage-1 path (ZPad, CylConv with Z stride, SiLU, FFTDown, channels-last
+  /// 1×1 projection, FFTInterp, strided CylConvT, crop, voxel softmax) passes a gradient check as
+  /// a whole — the ops compose, including the permutes/reshapes between them.
+  func testStageOneLikeStackGradCheck() {
+    var rng = RNG(seed: 21)
+    let ps = ParameterSet()
+    let enc = CylConv2d(ps, "enc", in: 3, out: 4, kernel: (3, 3), stride: (2, 1), rng: &rng)
+    let proj = Linear(ps, "proj", in: 4, out: 4, rng: &rng)
+    let dec = CylConvTranspose2d(ps, "dec", in: 4, out: 2, kernel: (3, 3), stride: (2, 1), padZ: true, rng: &rng)
+    let x = Tensor.uniform([2, 3, 6, 8], 0, 1, rng: &rng, requiresGrad: true)   // (N, C, Z, A)
+    func forward() -> Tensor {
+      var h = x.log1p().padded(axis: 2, before: 1, after: 2)          // (2, 3, 9, 8)
+      h = enc(h).silu().fftDown(4)                                     // (2, 4, 4, 4)
+      h = proj(h.permuted([0, 2, 3, 1])).permuted([0, 3, 1, 2])        // 1×1 map channels-last
+      h = dec(h.fftInterp(4))                                          // (2, 2, 8, 8)
+      h = h.narrow(axis: 2, start: 1, length: 6)                       // crop Z
+      return h.reshaped([2, -1]).softmax()                             // per-shower voxel softmax
+    }
+    XCTAssertEqual(forward().shape, [2, 2 * 6 * 8])
+    let r = gradCheck([x] + ps.tensors, maxElements: 40) { forward() }
+    XCTAssertTrue(r.passed, r.description)
+  }
+}
