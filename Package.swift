@@ -43,8 +43,8 @@ let package = Package(
     .target(name: "CaloData", dependencies: ["CHDF5", "CaloGeometry"], swiftSettings: plain),
     .target(name: "CaloMetrics", dependencies: ["CaloGeometry", "COpenBLAS"], swiftSettings: fast),
     .target(name: "CaloSim", dependencies: ["CaloGeometry", "CaloData"], swiftSettings: fast),
-    .target(name: "CaloTensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
-    .target(name: "CaloNN", dependencies: ["CaloTensor"], swiftSettings: fast),
+    .target(name: "CaloTensor", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "CaloNN", dependencies: ["CaloTensor"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "CaloModel", dependencies: ["CaloNN", "CaloTensor", "CaloGeometry"], swiftSettings: fast),
     .target(
       name: "CaloPipeline",
