@@ -5,6 +5,10 @@
 public enum CaloDataError: Error, CustomStringConvertible, Equatable {
   case cannotOpen(path: String, reason: String)
   case notHDF5(path: String)
+  /// The file has an HDF5 signature but libhdf5 cannot open or read it (truncated download, bad copy).
+  case corrupt(path: String, what: String)
+  /// A dataset holds strings, compounds or another type that is not a number.
+  case badType(path: String, name: String, type: String)
   case missingDataset(path: String, name: String)
   case badRank(path: String, name: String, shape: [Int])
   case rowMismatch(path: String, showers: Int, energies: Int)
@@ -23,6 +27,10 @@ public enum CaloDataError: Error, CustomStringConvertible, Equatable {
     case let .notHDF5(path):
       return "'\(path)' is not an HDF5 file (or it is truncated). Give a CaloChallenge .h5/.hdf5 file, "
         + "e.g. one written by `calovq simulate`."
+    case let .corrupt(path, what):
+      return "'\(path)' looks like HDF5 but is truncated or corrupt (\(what)). Download or copy it again."
+    case let .badType(path, name, type):
+      return "'\(path)': dataset '\(name)' holds \(type) values; expected float32 or float64 numbers (MeV)."
     case let .missingDataset(path, name):
       return "'\(path)' has no dataset '\(name)'. A CaloChallenge file needs 'incident_energies' (N,1) "
         + "and 'showers' (N,voxels) at the file root."
@@ -40,8 +48,8 @@ public enum CaloDataError: Error, CustomStringConvertible, Equatable {
       return "'\(path)': incident energy in row \(row) is \(value); energies must be finite and > 0 MeV. "
         + "Fix or drop that row."
     case let .badShowerValue(path, row, col, value):
-      return "'\(path)': voxel \(col) of shower \(row) is \(value); voxel energies must be finite. "
-        + "Fix or drop that row."
+      return "'\(path)': voxel \(col) of shower \(row) is \(value); voxel energies must be finite and ≥ 0 MeV. "
+        + "Fix or drop that row (clip tiny negatives to 0)."
     case let .readFailed(path, what):
       return "reading '\(path)' failed (\(what)). The file may be truncated or corrupt; regenerate or re-download it."
     case let .writeFailed(path, what):

@@ -27,6 +27,9 @@ final class H5Handle {
   deinit { withHDF5 { _ = close(id) } }
 }
 
+/// H5T_VARIABLE, `(size_t)-1` in C: Swift imports size_t as Int, so the bit pattern is -1.
+private let h5tVariable = Int(bitPattern: UInt.max)
+
 enum H5 {
   static func openFile(_ path: String, writable: Bool = false) -> H5Handle? {
     withHDF5 {
@@ -114,4 +117,77 @@ enum H5 {
   }
 
   static func flush(_ file: H5Handle) -> Bool { withHDF5 { H5Fflush(file.id, H5F_SCOPE_GLOBAL) >= 0 } }
+
+  /// The stored element type of a dataset: "float32", "float64", "int32", ... or a description of a
+  /// type no shower file should have ("string", "compound", ...). `numeric` is true for ints and floats,
+  /// which libhdf5 converts to Float/Double on read.
+  static func elementType(_ ds: H5Handle) -> (name: String, numeric: Bool)? {
+    withHDF5 {
+      guard let t = H5Handle(H5Dget_type(ds.id), close: H5Tclose) else { return nil }
+      let bits = H5Tget_size(t.id) * 8
+      switch H5Tget_class(t.id) {
+      case H5T_FLOAT: return ("float\(bits)", true)
+      case H5T_INTEGER: return ("int\(bits)", true)
+      case H5T_STRING: return ("string", false)
+      case H5T_COMPOUND: return ("compound", false)
+      case H5T_ENUM: return ("enum", false)
+      default: return ("non-numeric", false)
+      }
+    }
+  }
+
+  /// Names of the attributes attached to the object `loc` (the file root for a file handle).
+  static func attributeNames(_ loc: H5Handle) -> [String] {
+    withHDF5 {
+      var names: [String] = []
+      var idx: hsize_t = 0
+      _ = withUnsafeMutablePointer(to: &names) { box in
+        H5Aiterate2(loc.id, H5_INDEX_NAME, H5_ITER_INC, &idx, { _, name, _, data in
+          if let name, let data { data.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name)) }
+          return 0
+        }, box)
+      }
+      return names
+    }
+  }
+
+  /// The value of a scalar string attribute (fixed or variable length), nil for any other attribute.
+  static func readStringAttribute(_ loc: H5Handle, _ name: String) -> String? {
+    withHDF5 {
+      guard let attr = H5Handle(H5Aopen(loc.id, name, calo_H5P_DEFAULT()), close: H5Aclose),
+        let ftype = H5Handle(H5Aget_type(attr.id), close: H5Tclose), H5Tget_class(ftype.id) == H5T_STRING,
+        let space = H5Handle(H5Aget_space(attr.id), close: H5Sclose), H5Sget_simple_extent_npoints(space.id) == 1
+      else { return nil }
+      if H5Tis_variable_str(ftype.id) > 0 {
+        guard let mem = H5Handle(H5Tcopy(calo_H5T_C_S1()), close: H5Tclose),
+          H5Tset_size(mem.id, h5tVariable) >= 0, H5Tset_cset(mem.id, H5Tget_cset(ftype.id)) >= 0
+        else { return nil }
+        var ptr: UnsafeMutablePointer<CChar>? = nil
+        guard H5Aread(attr.id, mem.id, &ptr) >= 0, let p = ptr else { return nil }
+        defer { H5free_memory(p) }
+        return String(cString: p)
+      }
+      let size = H5Tget_size(ftype.id)
+      var buf = [UInt8](repeating: 0, count: size + 1)
+      guard H5Aread(attr.id, ftype.id, &buf) >= 0 else { return nil }
+      let bytes = buf.prefix { $0 != 0 }
+      return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+    }
+  }
+
+  /// Attaches a scalar variable-length UTF-8 string attribute (what h5py writes for `attrs[k] = "..."`).
+  static func writeStringAttribute(_ loc: H5Handle, _ name: String, _ value: String) -> Bool {
+    withHDF5 {
+      guard let type = H5Handle(H5Tcopy(calo_H5T_C_S1()), close: H5Tclose),
+        H5Tset_size(type.id, h5tVariable) >= 0, H5Tset_cset(type.id, H5T_CSET_UTF8) >= 0,
+        let space = H5Handle(H5Screate(H5S_SCALAR), close: H5Sclose),
+        let attr = H5Handle(H5Acreate2(loc.id, name, type.id, space.id, calo_H5P_DEFAULT(), calo_H5P_DEFAULT()),
+                            close: H5Aclose)
+      else { return false }
+      return value.withCString { cstr in
+        var ptr: UnsafePointer<CChar>? = cstr
+        return H5Awrite(attr.id, type.id, &ptr) >= 0
+      }
+    }
+  }
 }

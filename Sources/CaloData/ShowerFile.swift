@@ -47,6 +47,11 @@ public final class ShowerFileReader: @unchecked Sendable {
   public let kind: DatasetKind?
   /// All incident energies in MeV (N values: small even for 100k showers).
   public let energies: [Double]
+  /// Element type of `showers` as stored in the file: "float32" (CaloVQ, most files), "float64" (the
+  /// official ds1 files) or an integer type; every numeric type is converted to Float on read.
+  public let storedType: String
+  /// The string attributes at the file root (non-string attributes are skipped).
+  public let attributes: [String: String]
 
   private let file: H5Handle
   private let showersDS: H5Handle
@@ -65,7 +70,12 @@ public final class ShowerFileReader: @unchecked Sendable {
     guard FileManager.default.isReadableFile(atPath: path) else {
       throw CaloDataError.cannotOpen(path: path, reason: "permission denied")
     }
-    guard H5.isHDF5(path), let file = H5.openFile(path) else { throw CaloDataError.notHDF5(path: path) }
+    guard H5.isHDF5(path) else { throw CaloDataError.notHDF5(path: path) }
+    // A file with a valid signature that libhdf5 still refuses is almost always cut short (an
+    // interrupted download or copy): HDF5 compares the stored end-of-file address with the real size.
+    guard let file = H5.openFile(path) else {
+      throw CaloDataError.corrupt(path: path, what: "libhdf5 cannot open it")
+    }
     self.file = file
     for name in ["incident_energies", "showers"] where !H5.exists(file, name) {
       throw CaloDataError.missingDataset(path: path, name: name)
@@ -80,6 +90,16 @@ public final class ShowerFileReader: @unchecked Sendable {
       throw CaloDataError.badRank(path: path, name: "incident_energies", shape: eshape)
     }
     guard sshape.count == 2 else { throw CaloDataError.badRank(path: path, name: "showers", shape: sshape) }
+    for (name, ds) in [("incident_energies", eds), ("showers", sds)] {
+      guard let t = H5.elementType(ds) else { throw CaloDataError.readFailed(path: path, what: "type of \(name)") }
+      guard t.numeric else { throw CaloDataError.badType(path: path, name: name, type: t.name) }
+    }
+    storedType = H5.elementType(sds)?.name ?? "?"
+    var attrs: [String: String] = [:]
+    for name in H5.attributeNames(file) {
+      if let v = H5.readStringAttribute(file, name) { attrs[name] = v }
+    }
+    attributes = attrs
     guard sshape[0] == eshape[0] else {
       throw CaloDataError.rowMismatch(path: path, showers: sshape[0], energies: eshape[0])
     }
@@ -118,6 +138,10 @@ public final class ShowerFileReader: @unchecked Sendable {
   /// The geometry of this file's dataset (nil for a custom voxel count).
   public var geometry: Geometry? { kind?.geometry }
 
+  /// Where the showers come from, as recorded by CaloVQ in the `calovq_source` root attribute
+  /// (see `ShowerSource`); nil for files without it, e.g. the official GEANT4 CaloChallenge files.
+  public var source: String? { attributes[ShowerSource.attribute] }
+
   /// Reads showers [start, start+rows) (clamped to the file). Throws on I/O errors and non-finite voxels.
   public func read(from start: Int, count rows: Int) throws -> ShowerBatch {
     precondition(start >= 0 && rows >= 0, "read(from: \(start), count: \(rows))")
@@ -131,7 +155,8 @@ public final class ShowerFileReader: @unchecked Sendable {
       guard ok else {
         throw CaloDataError.readFailed(path: path, what: "reading showers rows \(start)..<\(start + n)")
       }
-      if let bad = data.firstIndex(where: { !$0.isFinite }) {
+      // `!(x >= 0)` is true for NaN, negatives and -inf; +inf is caught by isFinite.
+      if let bad = data.firstIndex(where: { !($0 >= 0) || $0 == .infinity }) {
         throw CaloDataError.badShowerValue(path: path, row: start + bad / voxelCount, column: bad % voxelCount,
                                            value: data[bad])
       }
@@ -166,7 +191,12 @@ public final class ShowerFileWriter {
   private var energiesDS: H5Handle?
   private var finished = false
 
-  public init(path: String, voxelCount: Int) throws {
+  /// Creates `<path>.partial-<pid>` with empty, extendible `showers` (0, voxelCount) and
+  /// `incident_energies` (0, 1) float32 datasets, chunked (~4 MB chunks) and gzip-compressed.
+  /// - Parameter attributes: string attributes for the file root, e.g.
+  ///   `[ShowerSource.attribute: ShowerSource.simulator]`.
+  /// - Throws: `CaloDataError.writeFailed` when the folder is missing or the file cannot be created.
+  public init(path: String, voxelCount: Int, attributes: [String: String] = [:]) throws {
     precondition(voxelCount > 0, "voxelCount must be positive")
     self.path = path
     self.voxelCount = voxelCount
@@ -192,6 +222,15 @@ public final class ShowerFileWriter {
     file = f
     showersDS = s
     energiesDS = e
+    for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { try setAttribute(k, v) }
+  }
+
+  /// Attaches a string attribute to the file root (before `finish()`; each name once).
+  public func setAttribute(_ name: String, _ value: String) throws {
+    precondition(!finished, "setAttribute after finish")
+    guard let file, H5.writeStringAttribute(file, name, value) else {
+      throw CaloDataError.writeFailed(path: path, what: "attribute '\(name)' (already set?)")
+    }
   }
 
   /// Appends a batch. Shapes: energies (N), showers (N·voxels).
@@ -240,8 +279,23 @@ public final class ShowerFileWriter {
 }
 
 /// Writes a whole file in one call (small files: tests, samples).
-public func writeShowerFile(path: String, energies: [Double], showers: [Float], voxels: Int) throws {
-  let w = try ShowerFileWriter(path: path, voxelCount: voxels)
+/// Shapes: energies (N), showers (N·voxels), MeV.
+public func writeShowerFile(path: String, energies: [Double], showers: [Float], voxels: Int,
+                            attributes: [String: String] = [:]) throws {
+  let w = try ShowerFileWriter(path: path, voxelCount: voxels, attributes: attributes)
   try w.append(energies: energies, showers: showers)
   try w.finish()
+}
+
+/// The convention for recording where showers come from, so that `calovq info` and the explorer never
+/// present parameterised or generated showers as GEANT4: a root string attribute `calovq_source`.
+public enum ShowerSource {
+  /// Name of the root string attribute.
+  public static let attribute = "calovq_source"
+  /// Value written by the parameterised shower simulator (`calovq simulate`).
+  public static let simulator = "parameterised simulator (GFlash-style), not GEANT4"
+  /// Value written by `calovq generate`: "Calo-VQ model " followed by e.g. the checkpoint name.
+  public static func model(_ detail: String) -> String { "Calo-VQ model " + detail }
+  /// Whether a `calovq_source` value says the showers are from the parameterised simulator.
+  public static func isSimulator(_ value: String) -> Bool { value.lowercased().contains("parameterised") }
 }
