@@ -12,6 +12,7 @@ struct CalovqCommand: ParsableCommand {
     subcommands: [
       InfoCommand.self,
       BenchCommand.self,
+      GenerateCommand.self, MergeCommand.self, TrainStage2Group.self,
     ]
   )
 }
