@@ -54,27 +54,32 @@ enum GPTKernels {
     for i in 0..<n { y[i] += a * x[i] }
   }
 
-  /// max over n ≥ 1 values.
+  /// max over n ≥ 1 values (four scalar partial maxima: no generic SIMD calls, vectorises).
   @inline(__always)
   static func maxValue(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity
     var i = 0
-    var m = -Float.infinity
-    if n >= 8 {
-      var v = load8(x)
-      i = 8
-      while i + 8 <= n { v = pointwiseMax(v, load8(x + i)); i += 8 }
-      m = v.max()
+    while i + 4 <= n {
+      m0 = x[i] > m0 ? x[i] : m0
+      m1 = x[i + 1] > m1 ? x[i + 1] : m1
+      m2 = x[i + 2] > m2 ? x[i + 2] : m2
+      m3 = x[i + 3] > m3 ? x[i + 3] : m3
+      i += 4
     }
-    while i < n { m = Swift.max(m, x[i]); i += 1 }
-    return m
+    while i < n { m0 = x[i] > m0 ? x[i] : m0; i += 1 }
+    return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
   }
 
   /// e^x for x ≤ 88 (Cephes-style range reduction + degree-6 polynomial; relative error ≈ 2e-7;
-  /// inputs below −87.3, including −∞, give exactly 0). Branch-free so loops over it vectorise.
+  /// inputs below −87.3, including −∞, give exactly 0). Only arithmetic, bit casts and selects, so
+  /// loops over it vectorise: rounding to the nearest integer uses the 1.5·2²³ trick, whose bit
+  /// pattern also carries the integer for the 2ⁿ scale.
   @inline(__always)
   static func exp(_ x: Float) -> Float {
     let xc = Swift.min(Swift.max(x, -87.3), 88.3)
-    let n = (xc * 1.442_695_04).rounded(.toNearestOrEven)
+    let magic: Float = 12_582_912                 // 1.5·2²³
+    let tt = xc * 1.442_695_04 + magic
+    let n = tt - magic                            // round-to-nearest of x·log2(e)
     let r = xc - n * 0.693_359_375 + n * 2.121_944_4e-4
     var p: Float = 1.987_569_15e-4
     p = p * r + 1.398_199_95e-3
@@ -83,8 +88,25 @@ enum GPTKernels {
     p = p * r + 1.666_666_55e-1
     p = p * r + 5.000_000_12e-1
     let y = p * r * r + r + 1
-    let e = y * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
+    let scale = Float(bitPattern: (tt.bitPattern &- 0x4B40_0000 &+ 127) << 23)   // 2ⁿ
+    let e = y * scale
     return x < -87.3 ? 0 : e
+  }
+
+  /// Cached attention of one query and one head: out = Σ_j softmax(q·k_j·scale) v_j over j < n.
+  /// Shapes: q (hs); keys/values n rows of hs values, `stride` apart (the cache's C); scores (n)
+  /// scratch; out (hs).
+  @inline(__always)
+  static func attendOne(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, n: Int,
+                        hs: Int, stride: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                        out: UnsafeMutablePointer<Float>) {
+    for j in 0..<n { scores[j] = dot(q, keys + j * stride, hs) * scale }
+    let m = maxValue(scores, n)
+    let z = expShiftSum(scores, n, max: m)
+    for i in 0..<hs { out[i] = 0 }
+    for j in 0..<n { axpy(scores[j], values + j * stride, out, hs) }
+    let inv = 1 / z
+    for i in 0..<hs { out[i] *= inv }
   }
 
   /// x[i] = exp((x[i] − m)·invT); returns Σ x[i] (8-wide partial sums).

@@ -136,10 +136,24 @@ public final class GPTSampler: @unchecked Sendable {
   public func run() -> [Int32] {
     let t0 = position
     if t0 < T {
-      parallelLanes { lo, hi, scores in for t in t0..<self.T { self.advance(lo, hi, t, scores) } }
+      // Each core walks its sequences in chunks small enough that their key/value cache and
+      // activations stay in the core's cache through all T positions (the cache of a whole batch
+      // does not, and re-reading it from memory at every position dominated the run time).
+      let chunk = rowsPerChunk
+      parallelLanes { lo, hi, scores in
+        for c in stride(from: lo, to: hi, by: chunk) {
+          for t in t0..<self.T { self.advance(c, min(hi, c + chunk), t, scores) }
+        }
+      }
       position = T
     }
     return tokens
+  }
+
+  /// Sequences per chunk in `run()`: about 1 MB of key/value cache, at least 16 rows for the GEMMs.
+  var rowsPerChunk: Int {
+    let env = ProcessInfo.processInfo.environment["CALOVQ_GPT_CHUNK"].flatMap { Int($0) }
+    return env ?? max(16, min(256, (1 << 20) / engine.cacheBytesPerSequence))
   }
 
   /// Runs `body(lo, hi, scratch)` on `lanes` disjoint row ranges in parallel.
@@ -190,15 +204,8 @@ public final class GPTSampler: @unchecked Sendable {
         for i in 0..<C { kr[t * C + i] = row[C + i]; vr[t * C + i] = row[2 * C + i] }
         let out = att + r * C
         for head in 0..<H {
-          let q = row + head * hs
-          for j in 0...t { scores[j] = GPTKernels.dot(q, kr + j * C + head * hs, hs) * scale }
-          let m = GPTKernels.maxValue(scores, t + 1)
-          let z = GPTKernels.expShiftSum(scores, t + 1, max: m)
-          let o = out + head * hs
-          for i in 0..<hs { o[i] = 0 }
-          for j in 0...t { GPTKernels.axpy(scores[j], vr + j * C + head * hs, o, hs) }
-          let inv = 1 / z
-          for i in 0..<hs { o[i] *= inv }
+          GPTKernels.attendOne(q: row + head * hs, keys: kr + head * hs, values: vr + head * hs, n: t + 1, hs: hs,
+                               stride: C, scale: scale, scores: scores, out: out + head * hs)
         }
       }
       GPTKernels.linear(att + lo * C, w.wproj, xs, M: M, N: C, K: C, beta: 1)                  // x += att·Wᵀ
