@@ -25,15 +25,22 @@ public struct GenerateBenchRow: Sendable {
 
   /// Fixed-width table line.
   public var line: String {
-    let s1 = stage1Ms.map { String(format: "%9.4f", $0) } ?? "      n/a"
-    let tot = totalMs.map { String(format: "%9.4f", $0) } ?? "      n/a"
-    return String(format: "%-18@ %6d %5d %10.4f %@ %@ %8.1f %9.0f", label as NSString, batch, repeats, stage2Ms,
-                  s1, tot, stage2GFlops, maxRSSMB)
+    let s1 = stage1Ms.map { String(format: "%.4f", $0) } ?? "n/a"
+    let tot = totalMs.map { String(format: "%.4f", $0) } ?? "n/a"
+    return GenerateBenchRow.row([label, "\(batch)", "\(repeats)", String(format: "%.4f", stage2Ms), s1, tot,
+                                 String(format: "%.1f", stage2GFlops), String(format: "%.0f", maxRSSMB)])
   }
 
-  public static let header = String(format: "%-18@ %6@ %5@ %10@ %9@ %9@ %8@ %9@", "model" as NSString, "batch" as NSString,
-                                    "reps" as NSString, "stage2 ms" as NSString, "stage1 ms" as NSString,
-                                    "total ms" as NSString, "GFLOP/s" as NSString, "maxrss MB" as NSString)
+  /// Column titles matching `line`.
+  public static let header = row(["model", "batch", "reps", "stage2 ms", "stage1 ms", "total ms", "GFLOP/s", "maxrss MB"])
+
+  static func row(_ cells: [String]) -> String {
+    let widths = [18, 6, 5, 10, 10, 10, 8, 10]
+    return zip(cells, widths).enumerated().map { i, cw in
+      let pad = String(repeating: " ", count: max(0, cw.1 - cw.0.count))
+      return i == 0 ? cw.0 + pad : pad + cw.0
+    }.joined(separator: " ")
+  }
 }
 
 /// Peak resident set size of this process in MB (getrusage; Linux reports KB).
