@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
       // bench subcommands are registered here, one line each
       BenchSimulateCommand.self,
       BenchKernelsCommand.self,
+      BenchGenerateCommand.self,
     ]
   )
 }

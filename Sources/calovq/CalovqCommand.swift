@@ -14,6 +14,7 @@ struct CalovqCommand: ParsableCommand {
       GeometryCommand.self,
       BenchCommand.self,
       SimulateCommand.self,
+      GenerateCommand.self, MergeCommand.self, TrainStage2Group.self,
     ]
   )
 }

@@ -1,0 +1,177 @@
+// Small inference kernels of the fast GPT path: SIMD dot/max/axpy, a vectorisable exp and exact-GELU
+// approximation, row LayerNorm and a GEMM wrapper. Each has a plain twin in the tests (GPTKernelTests).
+// Left out: anything with a backward pass (training uses CaloTensor).
+import COpenBLAS
+import Foundation
+
+/// Inference kernels on raw Float32 buffers (no allocation, no tape).
+enum GPTKernels {
+  /// OpenBLAS runs single-threaded: the sampler splits showers across cores itself, and small GEMMs
+  /// do not scale with BLAS threads (performance_notes.md). Evaluated once.
+  static let blasSingleThreaded: Bool = {
+    openblas_set_num_threads(1)
+    return true
+  }()
+
+  /// y (M×N) = x (M×K) · Wᵀ (W is N×K, PyTorch Linear layout) + beta·y. Single-threaded BLAS.
+  @inline(__always)
+  static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                     M: Int, N: Int, K: Int, beta: Float = 0) {
+    if M == 0 { return }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(N), Int32(K), 1, x, Int32(K),
+                w, Int32(K), beta, y, Int32(N))
+  }
+
+  @inline(__always)
+  static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+  }
+
+  @inline(__always)
+  static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+  }
+
+  /// Σ a[i]·b[i] with 8-wide partial sums (order differs from a serial loop by rounding only).
+  @inline(__always)
+  static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+    var i = 0
+    while i + 16 <= n {
+      acc0 += load8(a + i) * load8(b + i)
+      acc1 += load8(a + i + 8) * load8(b + i + 8)
+      i += 16
+    }
+    if i + 8 <= n { acc0 += load8(a + i) * load8(b + i); i += 8 }
+    var s = (acc0 + acc1).sum()
+    while i < n { s += a[i] * b[i]; i += 1 }
+    return s
+  }
+
+  /// y[i] += a·x[i].
+  @inline(__always)
+  static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { y[i] += a * x[i] }
+  }
+
+  /// max over n ≥ 1 values (four scalar partial maxima: no generic SIMD calls, vectorises).
+  @inline(__always)
+  static func maxValue(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity
+    var i = 0
+    while i + 4 <= n {
+      m0 = x[i] > m0 ? x[i] : m0
+      m1 = x[i + 1] > m1 ? x[i + 1] : m1
+      m2 = x[i + 2] > m2 ? x[i + 2] : m2
+      m3 = x[i + 3] > m3 ? x[i + 3] : m3
+      i += 4
+    }
+    while i < n { m0 = x[i] > m0 ? x[i] : m0; i += 1 }
+    return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
+  }
+
+  /// e^x for x ≤ 88 (Cephes-style range reduction + degree-6 polynomial; relative error ≈ 2e-7;
+  /// inputs below −87.3, including −∞, give exactly 0). Only arithmetic, bit casts and selects, so
+  /// loops over it vectorise: rounding to the nearest integer uses the 1.5·2²³ trick, whose bit
+  /// pattern also carries the integer for the 2ⁿ scale.
+  @inline(__always)
+  static func exp(_ x: Float) -> Float {
+    let xc = Swift.min(Swift.max(x, -87.3), 88.3)
+    let magic: Float = 12_582_912                 // 1.5·2²³
+    let tt = xc * 1.442_695_04 + magic
+    let n = tt - magic                            // round-to-nearest of x·log2(e)
+    let r = xc - n * 0.693_359_375 + n * 2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_12e-1
+    let y = p * r * r + r + 1
+    let scale = Float(bitPattern: (tt.bitPattern &- 0x4B40_0000 &+ 127) << 23)   // 2ⁿ
+    let e = y * scale
+    return x < -87.3 ? 0 : e
+  }
+
+  /// Cached attention of one query and one head: out = Σ_j softmax(q·k_j·scale) v_j over j < n.
+  /// Shapes: q (hs); keys/values n rows of hs values, `stride` apart (the cache's C); scores (n)
+  /// scratch; out (hs).
+  @inline(__always)
+  static func attendOne(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, n: Int,
+                        hs: Int, stride: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                        out: UnsafeMutablePointer<Float>) {
+    for j in 0..<n { scores[j] = dot(q, keys + j * stride, hs) * scale }
+    let m = maxValue(scores, n)
+    let z = expShiftSum(scores, n, max: m)
+    for i in 0..<hs { out[i] = 0 }
+    for j in 0..<n { axpy(scores[j], values + j * stride, out, hs) }
+    let inv = 1 / z
+    for i in 0..<hs { out[i] *= inv }
+  }
+
+  /// x[i] = exp((x[i] − m)·invT); returns Σ x[i] (8-wide partial sums).
+  @inline(__always)
+  static func expShiftSum(_ x: UnsafeMutablePointer<Float>, _ n: Int, max m: Float, invT: Float = 1) -> Float {
+    for i in 0..<n { x[i] = exp((x[i] - m) * invT) }
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= n { acc += load8(x + i); i += 8 }
+    var s = acc.sum()
+    while i < n { s += x[i]; i += 1 }
+    return s
+  }
+
+  /// erf(x): Abramowitz & Stegun 7.1.26 for |x| ≥ 0.5 (|error| ≤ 1.5e-7), and the Maclaurin series
+  /// to x¹¹ below, where 7.1.26's `1 − …` cancels. Both branches are computed (a select, so loops
+  /// vectorise); |error| ≤ 3e-7 everywhere (GPTTests).
+  @inline(__always)
+  static func erf(_ x: Float) -> Float {
+    let ax = Swift.abs(x)
+    let t = 1 / (1 + 0.327_591_1 * ax)
+    var p: Float = 1.061_405_429
+    p = p * t - 1.453_152_027
+    p = p * t + 1.421_413_741
+    p = p * t - 0.284_496_736
+    p = p * t + 0.254_829_592
+    let far = 1 - p * t * exp(-ax * ax)
+    let x2 = ax * ax
+    var s: Float = -1 / 1320
+    s = s * x2 + 1 / 216
+    s = s * x2 - 1 / 42
+    s = s * x2 + 1 / 10
+    s = s * x2 - 1 / 3
+    s = s * x2 + 1
+    let near = 1.128_379_167 * ax * s
+    let y = ax < 0.5 ? near : far
+    return x < 0 ? -y : y
+  }
+
+  /// Exact (erf) GELU in place: x·½(1 + erf(x/√2)).
+  @inline(__always)
+  static func geluInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * 0.707_106_781_186_547_6)) }
+  }
+
+  /// y[i] += b[i] for each of `rows` rows of width n.
+  @inline(__always)
+  static func addBias(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, _ n: Int) {
+    for r in 0..<rows { let yr = y + r * n; for i in 0..<n { yr[i] += b[i] } }
+  }
+
+  /// LayerNorm of `rows` rows of width C (biased variance, eps 1e-5): y = (x − μ)/σ·w + b.
+  @inline(__always)
+  static func layerNorm(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ w: UnsafePointer<Float>,
+                        _ b: UnsafePointer<Float>, rows: Int, _ C: Int, eps: Float = 1e-5) {
+    let invC = 1 / Float(C)
+    for r in 0..<rows {
+      let xr = x + r * C, yr = y + r * C
+      var s: Float = 0
+      for i in 0..<C { s += xr[i] }
+      let mean = s * invC
+      var v: Float = 0
+      for i in 0..<C { let d = xr[i] - mean; v += d * d }
+      let rstd = 1 / (v * invC + eps).squareRoot()
+      for i in 0..<C { yr[i] = (xr[i] - mean) * rstd * w[i] + b[i] }
+    }
+  }
+}

@@ -1,0 +1,301 @@
+// Batched autoregressive sampling of the stage-2 GPT with a key/value cache (the reference recomputes
+// the whole prefix for every token, calovq_facts.md §6.5). Incremental: `step()` draws one token for
+// every sequence and exposes the distribution it was drawn from (the explorer animates this).
+// Left out: beam search, top-p (the reference uses neither).
+import CaloTensor
+import Dispatch
+import Foundation
+
+/// How tokens are drawn from the logits. Defaults reproduce the reference: plain multinomial sampling
+/// at temperature 1, no top-k, no constraint.
+public struct SamplingOptions: Sendable, Equatable, Codable {
+  /// Logits are divided by this (> 0) before the softmax.
+  public var temperature: Float
+  /// Keep only the k largest logits (nil: all).
+  public var topK: Int?
+  /// Keep every R value ≤ its limit (`GPTConfig.rLimits`, else the quantiser range) by masking digits.
+  public var constrainR: Bool
+
+  public init(temperature: Float = 1, topK: Int? = nil, constrainR: Bool = false) {
+    precondition(temperature > 0, "SamplingOptions: temperature must be > 0, got \(temperature)")
+    precondition(topK.map { $0 > 0 } ?? true, "SamplingOptions: topK must be ≥ 1")
+    self.temperature = temperature
+    self.topK = topK
+    self.constrainR = constrainR
+  }
+}
+
+/// Generates N token sequences `[R tokens…, codes…]` (length T) position by position.
+///
+/// Each sequence draws from its own `RNG(seed: seeds[i])`, so a sequence's tokens depend only on its
+/// seed and energy, not on the batch it runs in or the number of cores. Work is split across
+/// `Compute.lanes` cores by sequence.
+///
+/// ```swift
+/// let s = GPTSampler(engine: GPTEngine(model: gpt), energies: [65536, 1024], seeds: [1, 2])
+/// while !s.isFinished { s.step(); show(s.probabilities(sequence: 0)) }
+/// let seqs = s.tokens                 // (2, T)
+/// ```
+/// Not thread-safe: call it from one thread at a time.
+public final class GPTSampler: @unchecked Sendable {
+  /// The weights.
+  public let engine: GPTEngine
+  /// Number of sequences N.
+  public let count: Int
+  /// Drawing options.
+  public let options: SamplingOptions
+  /// Incident energies (MeV), one per sequence.
+  public let energies: [Double]
+  /// Tokens drawn so far per sequence (0 ≤ position ≤ T).
+  public private(set) var position = 0
+
+  private let C, T, V, H, hs, tokDim, condDim: Int
+  private let lanes: Int
+  private var rngs: [RNG]
+  // Buffers (rows = sequences); lanes write disjoint row ranges.
+  private let x, h, qkv, att, fc, logits, cache, cond: UnsafeMutablePointer<Float>
+  private let sums: UnsafeMutablePointer<Float>
+  private let tok: UnsafeMutablePointer<Int32>     // (N, T)
+  private let limits: [Float]
+
+  /// Prepares N sequences.
+  /// - Parameters:
+  ///   - energies: (N) incident energies in MeV.
+  ///   - seeds: (N) per-sequence RNG seeds.
+  ///   - lanes: cores to use (default: all active cores).
+  public init(engine: GPTEngine, energies: [Double], seeds: [UInt64], options: SamplingOptions = .init(),
+              lanes: Int = Compute.lanes) {
+    precondition(energies.count == seeds.count && !energies.isEmpty,
+                 "GPTSampler: \(energies.count) energies and \(seeds.count) seeds (need equal, ≥ 1)")
+    let cfg = engine.config
+    self.engine = engine
+    self.count = energies.count
+    self.options = options
+    self.energies = energies
+    C = cfg.nEmbd; T = cfg.blockSize; V = cfg.vocabSize; H = cfg.nHead; hs = cfg.headSize
+    tokDim = cfg.tokenDim; condDim = cfg.condDim
+    let N = count
+    self.lanes = max(1, min(lanes, N / 4))
+    rngs = seeds.map { RNG(seed: $0) }
+    func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
+      let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+      p.initialize(repeating: 0, count: max(n, 1))
+      return p
+    }
+    x = alloc(N * C); h = alloc(N * C); qkv = alloc(N * 3 * C); att = alloc(N * C); fc = alloc(N * 4 * C)
+    logits = alloc(N * V); cache = alloc(2 * cfg.nLayer * N * T * C); cond = alloc(N * condDim); sums = alloc(N)
+    tok = .allocate(capacity: N * T)
+    tok.initialize(repeating: 0, count: N * T)
+    for (i, e) in energies.enumerated() {
+      let f = engine.conditionFeatures(e)
+      for j in 0..<condDim { cond[i * condDim + j] = f[j] }
+    }
+    limits = cfg.rLimits ?? [Float](repeating: Float(cfg.rTokens.rMax), count: cfg.rTokens.valueCount)
+  }
+
+  deinit {
+    for p in [x, h, qkv, att, fc, logits, cache, cond, sums] { p.deallocate() }
+    tok.deallocate()
+  }
+
+  /// Sequence length T.
+  public var length: Int { T }
+  /// True once all T tokens are drawn.
+  public var isFinished: Bool { position == T }
+
+  /// All tokens, (N, T) row-major; positions ≥ `position` are 0.
+  public var tokens: [Int32] { Array(UnsafeBufferPointer(start: tok, count: count * T)) }
+
+  /// The tokens drawn at the last step, one per sequence (empty before the first step).
+  public var lastTokens: [Int32] {
+    guard position > 0 else { return [] }
+    return (0..<count).map { tok[$0 * T + position - 1] }
+  }
+
+  /// The distribution (V probabilities summing to 1) the last token of `sequence` was drawn from,
+  /// after temperature, top-k and constraints. Empty before the first step.
+  public func probabilities(sequence i: Int) -> [Float] {
+    precondition(i >= 0 && i < count, "probabilities(sequence: \(i)) outside 0..<\(count)")
+    guard position > 0 else { return [] }
+    let inv = 1 / sums[i]
+    return (0..<V).map { logits[i * V + $0] * inv }
+  }
+
+  /// Draws the token at `position` for every sequence and returns them (N values).
+  @discardableResult
+  public func step() -> [Int32] {
+    precondition(!isFinished, "GPTSampler.step(): all \(T) tokens already drawn")
+    let t = position
+    parallelLanes { lo, hi, scores in self.advance(lo, hi, t, scores) }
+    position += 1
+    return lastTokens
+  }
+
+  /// Draws all remaining tokens (each core runs its sequences to the end without synchronising)
+  /// and returns `tokens`, (N, T).
+  public func run() -> [Int32] {
+    let t0 = position
+    if t0 < T {
+      // Each core walks its sequences in chunks small enough that their key/value cache and
+      // activations stay in the core's cache through all T positions (the cache of a whole batch
+      // does not, and re-reading it from memory at every position dominated the run time).
+      let chunk = rowsPerChunk
+      parallelLanes { lo, hi, scores in
+        for c in stride(from: lo, to: hi, by: chunk) {
+          for t in t0..<self.T { self.advance(c, min(hi, c + chunk), t, scores) }
+        }
+      }
+      position = T
+    }
+    return tokens
+  }
+
+  /// Sequences per chunk in `run()`: about 1 MB of key/value cache, at least 16 rows for the GEMMs.
+  var rowsPerChunk: Int {
+    let env = ProcessInfo.processInfo.environment["CALOVQ_GPT_CHUNK"].flatMap { Int($0) }
+    return env ?? max(16, min(256, (1 << 20) / engine.cacheBytesPerSequence))
+  }
+
+  /// Runs `body(lo, hi, scratch)` on `lanes` disjoint row ranges in parallel.
+  private func parallelLanes(_ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+    let n = count, L = lanes, Tn = T
+    withoutActuallyEscaping(body) { b in
+      let work = { (c: Int) in
+        let lo = n * c / L, hi = n * (c + 1) / L
+        guard lo < hi else { return }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Tn)
+        defer { scratch.deallocate() }
+        b(lo, hi, scratch)
+      }
+      if L == 1 { work(0); return }
+      let box = LaneBox(work)
+      DispatchQueue.concurrentPerform(iterations: L) { box.f($0) }
+    }
+  }
+
+  /// One position for rows lo..<hi: embed the previous token, run the blocks with the cache, draw.
+  private func advance(_ lo: Int, _ hi: Int, _ t: Int, _ scores: UnsafeMutablePointer<Float>) {
+    let M = hi - lo, C = self.C, T = self.T, V = self.V, N = count
+    let xs = x + lo * C, hsb = h + lo * C
+    // 1. input vectors [tok_emb(previous) or 0, cond] + pos_emb[t]                          // (M, C)
+    for r in lo..<hi {
+      let xr = x + r * C
+      if t == 0 {
+        for i in 0..<tokDim { xr[i] = 0 }
+      } else {
+        let e = engine.wte + Int(tok[r * T + t - 1]) * tokDim
+        for i in 0..<tokDim { xr[i] = e[i] }
+      }
+      for j in 0..<condDim { xr[tokDim + j] = cond[r * condDim + j] }
+      let pe = engine.wpe + t * C
+      for i in 0..<C { xr[i] += pe[i] }
+    }
+    let scale = 1 / Float(hs).squareRoot()
+    for (l, w) in engine.layers.enumerated() {
+      // 2. attention with the cache
+      GPTKernels.layerNorm(xs, hsb, w.ln1w, w.ln1b, rows: M, C)
+      let q3 = qkv + lo * 3 * C
+      GPTKernels.linear(hsb, w.wqkv, q3, M: M, N: 3 * C, K: C)                                 // (M, 3C)
+      GPTKernels.addBias(q3, w.bqkv, rows: M, 3 * C)
+      let kBase = cache + (2 * l) * N * T * C, vBase = cache + (2 * l + 1) * N * T * C      // (N, T, C) each
+      for r in lo..<hi {
+        let row = qkv + r * 3 * C
+        let kr = kBase + (r * T) * C, vr = vBase + (r * T) * C
+        for i in 0..<C { kr[t * C + i] = row[C + i]; vr[t * C + i] = row[2 * C + i] }
+        let out = att + r * C
+        for head in 0..<H {
+          GPTKernels.attendOne(q: row + head * hs, keys: kr + head * hs, values: vr + head * hs, n: t + 1, hs: hs,
+                               stride: C, scale: scale, scores: scores, out: out + head * hs)
+        }
+      }
+      GPTKernels.linear(att + lo * C, w.wproj, xs, M: M, N: C, K: C, beta: 1)                  // x += att·Wᵀ
+      GPTKernels.addBias(xs, w.bproj, rows: M, C)
+      // 3. MLP
+      GPTKernels.layerNorm(xs, hsb, w.ln2w, w.ln2b, rows: M, C)
+      let f = fc + lo * 4 * C
+      GPTKernels.linear(hsb, w.wfc, f, M: M, N: 4 * C, K: C)                                   // (M, 4C)
+      GPTKernels.addBias(f, w.bfc, rows: M, 4 * C)
+      GPTKernels.geluInPlace(f, M * 4 * C)
+      GPTKernels.linear(f, w.wfc2, xs, M: M, N: C, K: 4 * C, beta: 1)                         // x += …
+      GPTKernels.addBias(xs, w.bfc2, rows: M, C)
+    }
+    // 4. head and draw
+    GPTKernels.layerNorm(xs, hsb, engine.lnfw, engine.lnfb, rows: M, C)
+    GPTKernels.linear(hsb, engine.head, logits + lo * V, M: M, N: V, K: C)                     // (M, V)
+    for r in lo..<hi {
+      let (token, sum) = GPTSampler.draw(logits + r * V, position: t, prefix: tok + r * T, config: engine.config,
+                                         options: options, limits: limits, rng: &rngs[r])
+      tok[r * T + t] = token
+      sums[r] = sum
+    }
+  }
+
+  /// Turns one row of logits (V values, overwritten with unnormalised probabilities) into a token.
+  /// Shared by the cached sampler and the reference so both draw identically from equal logits.
+  /// - Returns: the token and the sum of the unnormalised probabilities.
+  static func draw(_ p: UnsafeMutablePointer<Float>, position t: Int, prefix: UnsafePointer<Int32>,
+                   config: GPTConfig, options: SamplingOptions, limits: [Float], rng: inout RNG) -> (Int32, Float) {
+    let V = config.vocabSize
+    var n = V
+    if options.constrainR && t < config.rTokens.tokenCount {
+      let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
+      n = config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1
+      for j in n..<V { p[j] = -.infinity }
+    }
+    if let k = options.topK, k < n {
+      // k-th largest logit among the allowed ones; smaller logits are masked (ties are kept, as in minGPT).
+      var tmp = Array(UnsafeBufferPointer(start: p, count: n))
+      tmp.sort(by: >)
+      let thr = tmp[k - 1]
+      for j in 0..<n where p[j] < thr { p[j] = -.infinity }
+    }
+    let m = GPTKernels.maxValue(p, n)
+    let sum = GPTKernels.expShiftSum(p, V, max: m, invT: 1 / options.temperature)
+    let target = rng.uniform() * sum
+    var cum: Float = 0
+    var last = 0
+    for j in 0..<V where p[j] > 0 {
+      cum += p[j]
+      last = j
+      if cum > target { return (Int32(j), sum) }
+    }
+    return (Int32(last), sum)
+  }
+
+  /// Reference sampler without a cache: for every position the whole prefix goes through the
+  /// differentiable model (`GPT.logits`, eval mode), as the reference code does. Slow; used to test
+  /// that the cached sampler draws exactly the same tokens.
+  /// - Returns: (N, T) tokens.
+  public static func sampleWithoutCache(model: GPT, energies: [Double], seeds: [UInt64],
+                                        options: SamplingOptions = .init()) -> [Int32] {
+    let cfg = model.config, N = energies.count, T = cfg.blockSize, V = cfg.vocabSize
+    var rngs = seeds.map { RNG(seed: $0) }
+    var out = [Int32](repeating: 0, count: N * T)
+    let limits = cfg.rLimits ?? [Float](repeating: Float(cfg.rTokens.rMax), count: cfg.rTokens.valueCount)
+    var dummy = RNG(seed: 0)
+    for t in 0..<T {
+      var prefix = [Int32]()
+      for i in 0..<N { prefix += out[(i * T)..<(i * T + t)] }
+      let lg = withNoGrad { model.logits(tokens: prefix, energies: energies, training: false, rng: &dummy) }
+      for i in 0..<N {
+        var row = Array(lg.data[((i * (t + 1) + t) * V)..<((i * (t + 1) + t + 1) * V)])   // last position
+        let pre = Array(out[(i * T)..<(i * T + T)])
+        let tokn = row.withUnsafeMutableBufferPointer { rp in
+          pre.withUnsafeBufferPointer { pp in
+            draw(rp.baseAddress!, position: t, prefix: pp.baseAddress!, config: cfg, options: options,
+                 limits: limits, rng: &rngs[i]).0
+          }
+        }
+        out[i * T + t] = tokn
+      }
+    }
+    return out
+  }
+}
+
+/// Carries the lane closure into `concurrentPerform`; lanes write disjoint rows and the call joins
+/// before returning, so sharing is safe.
+private struct LaneBox: @unchecked Sendable {
+  let f: (Int) -> Void
+  init(_ f: @escaping (Int) -> Void) { self.f = f }
+}

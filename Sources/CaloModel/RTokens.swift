@@ -1,0 +1,190 @@
+// R tokenisation of Calo-VQ stage 2 (calovq_facts.md §6.3, §6.6): energy ratios R = E_dep/E_inc
+// become base-1024 digits that share the GPT's vocabulary with the shower codes, and back.
+// Left out: any learned or logarithmic quantiser (the reference uses a plain linear floor quantiser).
+
+/// Turns the energy ratios of a shower into auxiliary GPT tokens and back.
+///
+/// A value R ≥ 0 is quantised as `q = floor(2^bits · R / rMax)` (Float32 product, as in the
+/// reference), clipped to `[0, 2^bits − 1]`, and written as `tokensPerValue` base-1024 digits,
+/// most significant first. Decoding is `q / 2^bits · rMax` (no half-bin offset, so decoded values are
+/// biased low by half a step: the reference's behaviour, §9.10).
+///
+/// In **global** mode one value (the total R) is tokenised. In **layer-wise** mode the tokenised
+/// values are the sum of the layer ratios followed by each layer's ratio; decoding rescales the
+/// layers so that they add up to the decoded total (§6.6).
+///
+/// ```swift
+/// let t = RTokenizer(mode: .layerwise(layers: 5), tokensPerValue: 2, rMax: 3)
+/// t.encodeValue(0.877889)       // [299, 668]   (q = 306844)
+/// ```
+public struct RTokenizer: Codable, Sendable, Equatable {
+  /// Which ratios are tokenised.
+  public enum Mode: Codable, Sendable, Equatable {
+    /// One value: the total R of the shower (ds2, ds3 and the global ds1 variant).
+    case global
+    /// 1 + `layers` values: the sum, then each layer's R in layer order (ds1, ds3 layer-wise, ...).
+    case layerwise(layers: Int)
+  }
+
+  /// Vocabulary size the digits live in (the GPT's K = 1024).
+  public static let base = 1024
+  /// Bits carried by one token, log2(1024).
+  public static let bitsPerToken = 10
+
+  /// Global or layer-wise.
+  public let mode: Mode
+  /// Quantiser resolution in bits, e.g. 20 (two tokens) or 10 (one token).
+  public let bits: Int
+  /// Tokens per value: ceil(bits / 10).
+  public let tokensPerValue: Int
+  /// Upper end of the quantiser range (values ≥ rMax saturate), e.g. 3 (ds1), 1.3 (ds2), 1.7 (ds3).
+  public let rMax: Double
+
+  /// Creates a tokenizer with `tokensPerValue` full tokens (bits = 10 · tokensPerValue).
+  public init(mode: Mode, tokensPerValue: Int, rMax: Double) {
+    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax)
+  }
+
+  /// Creates a tokenizer with a bit count (the reference's `R_bits`); tokensPerValue = ceil(bits/10).
+  public init(mode: Mode, bits: Int, rMax: Double) {
+    precondition(bits > 0 && bits <= 60, "RTokenizer: bits must be in 1...60, got \(bits)")
+    precondition(rMax > 0, "RTokenizer: rMax must be positive, got \(rMax)")
+    if case let .layerwise(n) = mode { precondition(n > 0, "RTokenizer: layer-wise mode needs ≥ 1 layer") }
+    self.mode = mode
+    self.bits = bits
+    self.tokensPerValue = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
+    self.rMax = rMax
+  }
+
+  /// Number of ratios the stage-1 model reports per shower (1 global, or the number of layers).
+  public var ratiosPerShower: Int {
+    switch mode {
+    case .global: return 1
+    case let .layerwise(n): return n
+    }
+  }
+
+  /// Number of tokenised values per shower (1 global; 1 + layers layer-wise).
+  public var valueCount: Int {
+    switch mode {
+    case .global: return 1
+    case let .layerwise(n): return n + 1
+    }
+  }
+
+  /// Number of auxiliary tokens per shower (values × tokens per value), e.g. 12 for ds1 photons.
+  public var tokenCount: Int { valueCount * tokensPerValue }
+
+  /// The largest quantiser level, 2^bits − 1.
+  public var maxLevel: Int { (1 << bits) - 1 }
+
+  /// Quantiser level of one value: floor(2^bits · R / rMax) in Float32, clipped to [0, 2^bits − 1].
+  /// NaN maps to 0.
+  public func level(_ r: Float) -> Int {
+    let x = Float(1 << bits) * r / Float(rMax)
+    guard x.isFinite else { return x == .infinity ? maxLevel : 0 }
+    if x <= 0 { return 0 }
+    if Double(x) >= Double(maxLevel) { return maxLevel }
+    return Int(x)  // truncation == floor for x > 0
+  }
+
+  /// Base-1024 digits of a level, most significant first (`tokensPerValue` digits).
+  public func digits(_ q: Int) -> [Int32] {
+    var out = [Int32](repeating: 0, count: tokensPerValue)
+    var v = q
+    for i in stride(from: tokensPerValue - 1, through: 0, by: -1) {
+      out[i] = Int32(v % Self.base)
+      v /= Self.base
+    }
+    return out
+  }
+
+  /// Level encoded by `tokensPerValue` digits (most significant first), clipped to the valid range
+  /// (a 2-token value can spell levels beyond 2^bits − 1 only if bits is not a multiple of 10).
+  public func level(digits d: ArraySlice<Int32>) -> Int {
+    precondition(d.count == tokensPerValue, "RTokenizer: \(d.count) digits, need \(tokensPerValue)")
+    var q = 0
+    for t in d { q = q * Self.base + Int(t) }
+    return Swift.min(q, maxLevel)
+  }
+
+  /// Tokens of one value.
+  public func encodeValue(_ r: Float) -> [Int32] { digits(level(r)) }
+
+  /// Decoded value of a level: q / 2^bits · rMax (Double arithmetic, returned as Float).
+  public func value(level q: Int) -> Float { Float(Double(q) / Double(1 << bits) * rMax) }
+
+  /// Decoded value of one value's tokens.
+  public func decodeValue(_ tokens: ArraySlice<Int32>) -> Float { value(level: level(digits: tokens)) }
+
+  /// Auxiliary tokens of N showers.
+  /// - Parameter ratios: (N, ratiosPerShower) row-major: the total R (global) or each layer's R.
+  /// - Returns: (N, tokenCount) row-major tokens in 0..<1024.
+  public func encode(ratios: [Float]) -> [Int32] {
+    let nR = ratiosPerShower
+    precondition(ratios.count % nR == 0, "RTokenizer.encode: \(ratios.count) ratios is not a multiple of \(nR)")
+    let n = ratios.count / nR
+    var out: [Int32] = []
+    out.reserveCapacity(n * tokenCount)
+    for s in 0..<n {
+      let row = ratios[(s * nR)..<((s + 1) * nR)]
+      if case .layerwise = mode {
+        // The leading value is the sum of the layer ratios (Float32 sum, as the reference's torch sum).
+        var total: Float = 0
+        for r in row { total += r }
+        out += encodeValue(total)
+      }
+      for r in row { out += encodeValue(r) }
+    }
+    return out
+  }
+
+  /// Ratios of N showers from their auxiliary tokens (inverse of `encode` up to quantisation).
+  ///
+  /// Layer-wise: with decoded sum S and layers R̂_l, every layer is multiplied by f = S / Σ R̂_l so
+  /// the layers add up to S (§6.6). When Σ R̂_l is 0 the reference's 0/0 → 1 rule applies; we also
+  /// use f = 1 when S > 0 but all layers are 0 (the reference would produce NaN there).
+  /// - Parameter tokens: (N, tokenCount) row-major.
+  /// - Returns: (N, ratiosPerShower) row-major.
+  public func decode(tokens: [Int32]) -> [Float] {
+    precondition(tokens.count % tokenCount == 0, "RTokenizer.decode: \(tokens.count) tokens is not a multiple of \(tokenCount)")
+    let n = tokens.count / tokenCount, tpv = tokensPerValue
+    var out: [Float] = []
+    out.reserveCapacity(n * ratiosPerShower)
+    for s in 0..<n {
+      let base = s * tokenCount
+      switch mode {
+      case .global:
+        out.append(decodeValue(tokens[base..<(base + tpv)]))
+      case let .layerwise(layers):
+        let total = decodeValue(tokens[base..<(base + tpv)])
+        var layerR = [Float](repeating: 0, count: layers)
+        var sum: Float = 0
+        for l in 0..<layers {
+          let o = base + (l + 1) * tpv
+          layerR[l] = decodeValue(tokens[o..<(o + tpv)])
+          sum += layerR[l]
+        }
+        let f: Float = sum > 0 ? total / sum : 1
+        for l in 0..<layers { out.append(layerR[l] * f) }
+      }
+    }
+    return out
+  }
+
+  /// Largest token allowed at auxiliary position `position` (0..<tokenCount) so that the value being
+  /// written stays ≤ `limits[value]`, given the tokens already drawn for that value (`prefix`, the
+  /// more significant digits). Used by the optional R constraint of the sampler.
+  /// - Parameter limits: one upper bound per tokenised value (valueCount entries).
+  public func maxToken(at position: Int, prefix: ArraySlice<Int32>, limits: [Float]) -> Int {
+    let v = position / tokensPerValue, d = position % tokensPerValue
+    let qMax = level(limits[v])
+    let limitDigits = digits(qMax)
+    // If every more significant digit equals the limit's, this digit is bounded by the limit's digit.
+    let start = position - d
+    for i in 0..<d where prefix[prefix.startIndex + start + i] != limitDigits[i] {
+      return prefix[prefix.startIndex + start + i] < limitDigits[i] ? Self.base - 1 : 0
+    }
+    return Int(limitDigits[d])
+  }
+}

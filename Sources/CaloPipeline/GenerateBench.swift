@@ -1,0 +1,98 @@
+// `calovq bench generate`: ms/shower of stage 2 (KV-cache GPT sampling), stage 1 (decoder, when a
+// codec is available) and total, median of repeats after one warm-up, plus peak memory (maxrss).
+// Random weights of the requested preset: speed does not depend on training.
+import CaloData
+import CaloGeometry
+import CaloModel
+import CaloTensor
+import Foundation
+
+/// One line of the generation benchmark.
+public struct GenerateBenchRow: Sendable {
+  public var label: String
+  public var batch: Int
+  public var repeats: Int
+  /// Median milliseconds per shower of GPT sampling.
+  public var stage2Ms: Double
+  /// Median milliseconds per shower of decode + assemble (nil without a stage-1 model).
+  public var stage1Ms: Double?
+  /// GPT GFLOP/s at the median (multiply–adds × 2 with the cache).
+  public var stage2GFlops: Double
+  /// Peak resident memory of the process so far, MB.
+  public var maxRSSMB: Double
+
+  public var totalMs: Double? { stage1Ms.map { $0 + stage2Ms } }
+
+  /// Fixed-width table line.
+  public var line: String {
+    let s1 = stage1Ms.map { String(format: "%.4f", $0) } ?? "n/a"
+    let tot = totalMs.map { String(format: "%.4f", $0) } ?? "n/a"
+    return GenerateBenchRow.row([label, "\(batch)", "\(repeats)", String(format: "%.4f", stage2Ms), s1, tot,
+                                 String(format: "%.1f", stage2GFlops), String(format: "%.0f", maxRSSMB)])
+  }
+
+  /// Column titles matching `line`.
+  public static let header = row(["model", "batch", "reps", "stage2 ms", "stage1 ms", "total ms", "GFLOP/s", "maxrss MB"])
+
+  static func row(_ cells: [String]) -> String {
+    let widths = [18, 6, 5, 10, 10, 10, 8, 10]
+    return zip(cells, widths).enumerated().map { i, cw in
+      let pad = String(repeating: " ", count: max(0, cw.1 - cw.0.count))
+      return i == 0 ? cw.0 + pad : pad + cw.0
+    }.joined(separator: " ")
+  }
+}
+
+/// Peak resident set size of this process in MB (getrusage; Linux reports KB).
+public func peakMemoryMB() -> Double {
+  var u = rusage()
+  #if os(Linux)
+  getrusage(RUSAGE_SELF.rawValue, &u)
+  return Double(u.ru_maxrss) / 1024          // KB
+  #else
+  getrusage(RUSAGE_SELF, &u)
+  return Double(u.ru_maxrss) / 1_048_576     // bytes on Darwin
+  #endif
+}
+
+/// Times generation with a random-weight GPT of `config` at each batch size.
+/// - Parameters:
+///   - codec: a stage-1 model to time the decoder with (nil: stage 1 is reported as n/a).
+///   - repeats: timed runs per batch size (after one warm-up); the median is reported.
+public func benchGenerate(config: GPTConfig, label: String, batches: [Int], repeats: Int = 5, lanes: Int = Compute.lanes,
+                          codec: (any ShowerCodec)? = nil, seed: UInt64 = 7) throws -> [GenerateBenchRow] {
+  let gpt = GPT(config: config, seed: seed)
+  let engine = GPTEngine(model: gpt)
+  var rows: [GenerateBenchRow] = []
+  for b in batches {
+    precondition(b >= 1, "batch sizes must be ≥ 1")
+    let energies = sampleEnergies(.automatic, dataset: config.dataset, total: b, range: 0..<b, seed: seed)
+    var t2: [Double] = [], t1: [Double] = []
+    for rep in 0...repeats {
+      let seeds = (0..<b).map { derivedSeed(seed, UInt64(rep), UInt64($0)) }
+      let a = Date()
+      let tokens = GPTSampler(engine: engine, energies: energies, seeds: seeds, lanes: lanes).run()
+      let s2 = Date().timeIntervalSince(a)
+      var s1: Double?
+      if let codec {
+        let gen = try ShowerGenerator(codec: codec, gpt: gpt)
+        let (r, codes) = gen.split(tokens: tokens, count: b)
+        let c = Date()
+        let u = try codec.decode(codes: codes, energies: energies)
+        _ = try codec.assemble(pixelsU: u, r: r, energies: energies)
+        s1 = Date().timeIntervalSince(c)
+      }
+      if rep > 0 {  // rep 0 is the warm-up
+        t2.append(s2)
+        if let s1 { t1.append(s1) }
+      }
+    }
+    func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2]) }
+    let m2 = median(t2)
+    rows.append(GenerateBenchRow(label: label, batch: b, repeats: repeats, stage2Ms: 1000 * m2 / Double(b),
+                                 stage1Ms: t1.isEmpty ? nil : 1000 * median(t1) / Double(b),
+                                 stage2GFlops: engine.flopsPerSequence * Double(b) / m2 / 1e9,
+                                 maxRSSMB: peakMemoryMB()))
+  }
+  return rows
+}

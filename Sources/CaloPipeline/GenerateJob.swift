@@ -1,0 +1,224 @@
+// `calovq generate` and `calovq merge`: Calo-VQ generation (GPT → R and codes → stage-1 decoder →
+// showers in MeV) written as CaloChallenge files, with seeded, shardable incident-energy sampling
+// (calovq_facts.md §7.6) and per-shower random streams so shards reproduce one unsharded run.
+import CaloData
+import CaloGeometry
+import CaloModel
+import CaloTensor
+import Foundation
+
+/// How incident energies are chosen.
+public enum EnergySpec: Sendable, Equatable {
+  /// The dataset's reference choice: ds1 → `.ds1List`, ds2/ds3 → `.logUniform`.
+  case automatic
+  /// Every shower at this energy (MeV).
+  case fixed(Double)
+  /// The 15 ds1 energies 2^8…2^22 MeV in the proportions of the official files, shuffled.
+  case ds1List
+  /// ds2/ds3: log-uniform in [1 GeV, 1 TeV]; for ds1 models each of the 15 energies equally likely.
+  case uniform
+}
+
+/// Which part of one logical run this process produces.
+public struct Shard: Sendable, Equatable {
+  /// 0-based shard index.
+  public var index: Int
+  /// Number of shards.
+  public var count: Int
+  public init(index: Int, count: Int) {
+    precondition(count >= 1 && index >= 0 && index < count, "shard \(index)/\(count)")
+    self.index = index
+    self.count = count
+  }
+  /// Parses "i/n" (0-based i).
+  public init?(parsing text: String) {
+    let p = text.split(separator: "/")
+    guard p.count == 2, let i = Int(p[0]), let n = Int(p[1]), n >= 1, i >= 0, i < n else { return nil }
+    self.init(index: i, count: n)
+  }
+  /// Global shower indices of this shard out of `total`.
+  public func range(of total: Int) -> Range<Int> { (total * index / count)..<(total * (index + 1) / count) }
+}
+
+/// Incident energies of showers `range` out of a logical run of `total` (MeV). Independent of how the
+/// run is sharded or batched: shower g always gets the same energy for the same seed.
+public func sampleEnergies(_ spec: EnergySpec, dataset: DatasetKind, total: Int, range: Range<Int>,
+                           seed: UInt64) -> [Double] {
+  var spec = spec
+  if spec == .automatic { spec = dataset.isDS1 ? .ds1List : .uniform }
+  switch spec {
+  case let .fixed(e):
+    return [Double](repeating: e, count: range.count)
+  case .uniform:
+    return range.map { g in
+      var r = RNG(seed: derivedSeed(seed, 10, UInt64(g)))
+      if dataset.isDS1 { return DatasetKind.ds1Energies[r.int(below: 15)] }
+      let lo = 3 * Foundation.log(10.0), hi = 6 * Foundation.log(10.0)
+      return Foundation.exp(lo + (hi - lo) * r.uniformDouble())
+    }
+  case .ds1List, .automatic:
+    // Official counts (photons [10000×11, 5000, 3000, 2000, 1000]) scaled to `total` by largest
+    // remainders, then one seeded shuffle of the whole run (cheap even for millions).
+    let official = dataset.isDS1 ? dataset.ds1OfficialCounts : DatasetKind.ds1Pion.ds1OfficialCounts
+    let sum = official.reduce(0, +)
+    var counts = official.map { total * $0 / sum }
+    let rema = official.enumerated().map { (i, c) in (total * c % sum, i) }.sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+    var left = total - counts.reduce(0, +)
+    for (_, i) in rema where left > 0 { counts[i] += 1; left -= 1 }
+    var list: [Double] = []
+    list.reserveCapacity(total)
+    for (k, c) in counts.enumerated() { list += [Double](repeating: DatasetKind.ds1Energies[k], count: c) }
+    var r = RNG(seed: derivedSeed(seed, 11, 0))
+    for i in stride(from: total - 1, to: 0, by: -1) { list.swapAt(i, r.int(below: i + 1)) }
+    return Array(list[range])
+  }
+}
+
+/// Options of one generation run.
+public struct GenerateOptions: Sendable {
+  /// Showers in the whole logical run (all shards together).
+  public var count: Int
+  public var energies: EnergySpec = .automatic
+  public var seed: UInt64 = 1
+  public var shard = Shard(index: 0, count: 1)
+  /// Showers per batch (GPT and decoder); the GPT splits further if its cache would exceed ~512 MB.
+  public var batchSize = 1000
+  public var sampling = SamplingOptions()
+  public init(count: Int) { self.count = count }
+}
+
+/// Timing and size of a generation run.
+public struct GenerateSummary: Sendable {
+  public var showers: Int
+  public var stage2Seconds: Double
+  public var stage1Seconds: Double
+  public var totalSeconds: Double
+}
+
+/// Stage 2 + stage 1 for a batch: per-shower seeds → tokens → (R, codes) → showers in MeV.
+public struct ShowerGenerator {
+  public let codec: any ShowerCodec
+  public let engine: GPTEngine
+  public let options: SamplingOptions
+
+  public init(codec: any ShowerCodec, gpt: GPT, options: SamplingOptions = .init()) throws {
+    let L = codec.latentShape.reduce(1, *)
+    guard L == gpt.config.latentLength else {
+      throw Stage2Error.mismatch("stage 1 has \(L) latent positions but the GPT was trained for \(gpt.config.latentLength); "
+        + "use the stage1.safetensors the GPT was trained with")
+    }
+    self.codec = codec
+    self.engine = GPTEngine(model: gpt)
+    self.options = options
+  }
+
+  /// Rows per sampler so its key/value cache stays under ~512 MB.
+  public var maxRowsPerSampler: Int { max(1, (512 << 20) / engine.cacheBytesPerSequence) }
+
+  /// Token sequences (N, T) of showers with these energies and per-shower seeds.
+  public func tokens(energies: [Double], seeds: [UInt64]) -> [Int32] {
+    var out: [Int32] = []
+    out.reserveCapacity(energies.count * engine.config.blockSize)
+    var lo = 0
+    while lo < energies.count {
+      let hi = min(energies.count, lo + maxRowsPerSampler)
+      out += GPTSampler(engine: engine, energies: Array(energies[lo..<hi]), seeds: Array(seeds[lo..<hi]),
+                        options: options).run()
+      lo = hi
+    }
+    return out
+  }
+
+  /// Splits sequences into R values (N, nR) and codes (N, L).
+  public func split(tokens: [Int32], count n: Int) -> (r: [Float], codes: [Int32]) {
+    let cfg = engine.config, T = cfg.blockSize, A = cfg.rTokens.tokenCount
+    var aux = [Int32](), codes = [Int32]()
+    aux.reserveCapacity(n * A)
+    codes.reserveCapacity(n * cfg.latentLength)
+    for s in 0..<n {
+      aux += tokens[(s * T)..<(s * T + A)]
+      codes += tokens[(s * T + A)..<(s * T + T)]
+    }
+    return (cfg.rTokens.decode(tokens: aux), codes)
+  }
+
+  /// Showers (N, voxels) in MeV; also returns the seconds spent in stage 2 and stage 1.
+  public func generate(energies: [Double], seeds: [UInt64]) throws -> (showers: [Float], stage2: Double, stage1: Double) {
+    let t0 = Date()
+    let tk = tokens(energies: energies, seeds: seeds)
+    let (r, codes) = split(tokens: tk, count: energies.count)
+    let t1 = Date()
+    let u = try codec.decode(codes: codes, energies: energies)
+    let showers = try codec.assemble(pixelsU: u, r: r, energies: energies)
+    let t2 = Date()
+    return (showers, t1.timeIntervalSince(t0), t2.timeIntervalSince(t1))
+  }
+}
+
+/// Generates `options.count` showers (this shard's part) into `outPath` as a CaloChallenge file with
+/// root attribute `calovq_source` = `source`. Shower g uses seed derivedSeed(seed, 20, g), so shards
+/// concatenated in order equal the unsharded run.
+public func generateShowerFile(generator: ShowerGenerator, options: GenerateOptions, outPath: String,
+                               source: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> GenerateSummary {
+  guard options.count >= 1 else { throw Stage2Error.badInput("--count must be ≥ 1") }
+  guard options.batchSize >= 1 else { throw Stage2Error.badInput("--batch must be ≥ 1") }
+  let ds = generator.engine.config.dataset
+  if case let .fixed(e) = options.energies {
+    guard e.isFinite && e > 0 else { throw Stage2Error.badInput("--energy must be a positive number of MeV, got \(e)") }
+  }
+  let range = options.shard.range(of: options.count)
+  let energies = sampleEnergies(options.energies, dataset: ds, total: options.count, range: range, seed: options.seed)
+  let writer = try ShowerFileWriter(path: outPath, voxelCount: ds.voxelCount,
+                                    attributes: [ShowerSource.attribute: source])
+  let start = Date()
+  var s2 = 0.0, s1 = 0.0, done = 0
+  var lo = 0
+  while lo < range.count {
+    let hi = min(range.count, lo + options.batchSize)
+    let e = Array(energies[lo..<hi])
+    let seeds = (lo..<hi).map { derivedSeed(options.seed, 20, UInt64(range.lowerBound + $0)) }
+    let (showers, a, b) = try generator.generate(energies: e, seeds: seeds)
+    guard showers.count == e.count * ds.voxelCount else {
+      throw Stage2Error.mismatch("stage 1 produced \(showers.count) voxels for \(e.count) showers of \(ds.voxelCount)")
+    }
+    try writer.append(energies: e, showers: showers)
+    s2 += a; s1 += b
+    done += e.count
+    progress(done, range.count)
+    lo = hi
+  }
+  try writer.finish()
+  return GenerateSummary(showers: done, stage2Seconds: s2, stage1Seconds: s1,
+                         totalSeconds: Date().timeIntervalSince(start))
+}
+
+/// Concatenates CaloChallenge files with equal voxel counts (e.g. shards, in order) into `outPath`.
+/// The `calovq_source` attribute is kept when all inputs agree, else the distinct values are joined.
+public func mergeShowerFiles(_ inputs: [String], into outPath: String, rowsPerRead: Int = 1000) throws -> Int {
+  guard !inputs.isEmpty else { throw Stage2Error.badInput("merge needs at least one input file") }
+  let readers = try inputs.map { try ShowerFileReader(path: $0) }
+  let v = readers[0].voxelCount
+  for r in readers where r.voxelCount != v {
+    throw Stage2Error.mismatch("'\(r.path)' has \(r.voxelCount) voxels but '\(readers[0].path)' has \(v); merge files of one dataset")
+  }
+  var sources: [String] = []
+  for r in readers { if let s = r.source, !sources.contains(s) { sources.append(s) } }
+  let attrs = sources.isEmpty ? [:] : [ShowerSource.attribute: sources.joined(separator: "; ")]
+  let w = try ShowerFileWriter(path: outPath, voxelCount: v, attributes: attrs)
+  for r in readers { try r.forEachBatch(size: rowsPerRead) { try w.append($0) } }
+  try w.finish()
+  return w.count
+}
+
+/// A model folder: `stage1.safetensors` (VQ-VAE, loaded through `Stage1Loaders`) and
+/// `stage2.safetensors` (GPT).
+public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loader] = []) throws -> (codec: any ShowerCodec, gpt: GPT) {
+  let s1 = dir + "/stage1.safetensors", s2 = dir + "/stage2.safetensors"
+  for p in [s1, s2] where !FileManager.default.fileExists(atPath: p) {
+    throw Stage2Error.missingFile("model folder '\(dir)' has no \((p as NSString).lastPathComponent); "
+      + "a model folder holds stage1.safetensors and stage2.safetensors (from `calovq train stage2 --out DIR`)")
+  }
+  let gpt = try GPT.load(from: s2)
+  let codec = try Stage1Loaders.load(s1, extra: extraLoaders)
+  return (codec, gpt)
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import CaloGeometry
+import CaloModel
+import CaloPipeline
+import CaloTensor
+
+struct BenchGenerateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "generate",
+    abstract: "Time shower generation (ms/shower for stage 2, stage 1 and total; peak memory).",
+    discussion: "Random weights of the preset; median of --repeats runs after one warm-up per batch size.")
+
+  @Option(help: "Datasets, comma separated (ds1-photon, ds1-pion, ds2, ds3).") var dataset = "ds1-photon"
+  @Option(help: "R normalisation: paper (the reference choice), global or layerwise.") var norm = "paper"
+  @Option(help: "Batch sizes, comma separated.") var batch = "1,100,1000"
+  @Option(help: "GPT preset: paper or sample.") var preset = "paper"
+  @Option(help: "Timed runs per batch size.") var repeats = 5
+  @Option(help: "Cores to use (default: all).") var lanes: Int?
+
+  func run() throws {
+    try reportingErrors {
+      let kinds = try dataset.split(separator: ",").map { try parseDataset(String($0)) }
+      let batches = try batch.split(separator: ",").map { s -> Int in
+        guard let b = Int(s), b >= 1 else { throw ValidationError("--batch takes positive integers, e.g. 1,100,1000") }
+        return b
+      }
+      guard repeats >= 1 else { throw ValidationError("--repeats must be ≥ 1") }
+      let lw: Bool?
+      switch norm {
+      case "paper": lw = nil
+      case "global": lw = false
+      case "layerwise": lw = true
+      default: throw ValidationError("--norm must be paper, global or layerwise")
+      }
+      print("Calo-VQ generation benchmark: \(preset) GPT presets, random weights, \(lanes ?? Compute.lanes) cores; "
+            + "stage 1 is n/a until a VQ-VAE loader is in this build")
+      print(GenerateBenchRow.header)
+      for k in kinds {
+        let cfg = try GPTPresets.config(dataset: k, layerwise: lw, preset: preset)
+        let label = k.rawValue + (cfg.rTokens.valueCount > 1 ? "-lw" : "")
+        for row in try benchGenerate(config: cfg, label: label, batches: batches, repeats: repeats,
+                                     lanes: lanes ?? Compute.lanes) {
+          print(row.line)
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import CaloPipeline
+import Dispatch
+import Foundation
+
+/// `calovq train stage2`. At merge time this belongs in the `train` group of TrainCommand.swift;
+/// `TrainStage2Group` below only exists so this branch can run it on its own.
+struct TrainStage2Command: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "stage2",
+    abstract: "Train the stage-2 GPT on codes of a frozen stage-1 model.",
+    discussion: """
+      Writes OUT/checkpoint.safetensors every --checkpoint-every steps and at exit (Ctrl-C finishes \
+      the current step, then saves), OUT/stage2.safetensors, and copies the stage-1 model to \
+      OUT/stage1.safetensors so OUT is a complete model folder for `calovq generate`.
+      """)
+
+  @Option(help: "Stage-1 model file (stage1.safetensors).") var stage1: String
+  @Option(help: "Training file (CaloChallenge HDF5).") var data: String
+  @Option(help: "Output folder.") var out: String
+  @Option(help: "GPT preset: paper or sample.") var preset = "paper"
+  @Option(help: "Epochs to train.") var epochs: Int?
+  @Option(help: "Total optimiser steps to reach.") var steps: Int?
+  @Option(help: "Showers per step.") var batchSize = 256
+  @Option(help: "Adam learning rate.") var lr: Float = 7.68e-4
+  @Option(help: "Random seed.") var seed: UInt64 = 1337
+  @Option(help: "Use only the first N showers of the file.") var maxShowers: Int?
+  @Option(help: "Progress line every N steps.") var logEvery = 10
+  @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
+  @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+
+  func run() throws {
+    try reportingErrors {
+      if epochs == nil && steps == nil { throw ValidationError("give --epochs or --steps (training is otherwise unbounded)") }
+      guard batchSize >= 1, logEvery >= 1, checkpointEvery >= 1 else { throw ValidationError("--batch-size, --log-every and --checkpoint-every must be ≥ 1") }
+      var o = Stage2TrainOptions(dataPath: data, outDir: out)
+      o.preset = preset; o.epochs = epochs; o.steps = steps; o.batchSize = batchSize; o.learningRate = lr
+      o.seed = seed; o.maxShowers = maxShowers; o.logEvery = logEvery; o.checkpointEvery = checkpointEvery
+      o.resume = resume
+      let codec = try Stage1Loaders.load(stage1)
+      let trainer = try Stage2Trainer(codec: codec, options: o) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+      let stop = StopFlag()
+      signal(SIGINT, SIG_IGN)
+      let src = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+      src.setEventHandler { stop.stop(); FileHandle.standardError.write(Data("stopping after this step...\n".utf8)) }
+      src.resume()
+      let summary = try trainer.run(stop: stop)
+      src.cancel()
+      let dst = out + "/stage1.safetensors"
+      let same = URL(fileURLWithPath: stage1).standardizedFileURL == URL(fileURLWithPath: dst).standardizedFileURL
+      if !same {
+        try? FileManager.default.removeItem(atPath: dst)
+        try FileManager.default.copyItem(atPath: stage1, toPath: dst)
+      }
+      print("model folder \(out): stage1.safetensors + stage2.safetensors (\(summary.steps) steps, last loss \(summary.lastLoss))")
+    }
+  }
+}
+
+/// Stand-alone `train` group of this branch (replaced by TrainCommand's group at merge).
+struct TrainStage2Group: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train", abstract: "Train Calo-VQ models.", subcommands: [TrainStage2Command.self])
+}

@@ -1,0 +1,185 @@
+// Stage-2 GPT: preset sizes (calovq_facts.md §10), KV-cache sampling vs full recomputation, the fast
+// kernels vs Foundation, and a tiny GPT learning a deterministic conditional toy sequence.
+import CaloGeometry
+import CaloNN
+import CaloTensor
+import Foundation
+import XCTest
+@testable import CaloModel
+
+final class GPTTests: XCTestCase {
+  func testPaperPresetParameterCountsMatchTheReference() throws {
+    let expected: [(DatasetKind, Bool, Int, Int)] = [
+      (.ds1Photon, true, 230_966, 44), (.ds1Pion, true, 231_222, 48), (.ds2, false, 234_560, 69),
+      (.ds3, false, 37_984, 183), (.ds3, true, 551_296, 716),
+    ]
+    for (ds, lw, count, T) in expected {
+      let cfg = try GPTPresets.config(dataset: ds, layerwise: lw, preset: "paper")
+      XCTAssertEqual(cfg.blockSize, T, "\(ds) layerwise \(lw)")
+      XCTAssertEqual(GPT(config: cfg).parameterCount, count, "\(ds) layerwise \(lw)")
+    }
+    // Our variants so every dataset has both normalisations.
+    XCTAssertEqual(try GPTPresets.config(dataset: .ds2, layerwise: true).blockSize, 92 + 68)
+    XCTAssertEqual(try GPTPresets.config(dataset: .ds1Photon, layerwise: false).blockSize, 2 + 32)
+    for ds in DatasetKind.allCases {
+      for lw in [false, true] {
+        let s = try GPTPresets.config(dataset: ds, layerwise: lw, preset: "sample")
+        let p = try GPTPresets.config(dataset: ds, layerwise: lw, preset: "paper")
+        XCTAssertEqual(s.blockSize, p.blockSize)
+        XCTAssertLessThanOrEqual(GPT(config: s).parameterCount, GPT(config: p).parameterCount)
+      }
+    }
+    XCTAssertThrowsError(try GPTPresets.config(dataset: .ds2, preset: "huge"))
+  }
+
+  func testInitialisationFollowsTheReference() throws {
+    let g = GPT(config: try GPTPresets.config(dataset: .ds1Photon), seed: 3)
+    XCTAssertTrue(g.parameters["pos_emb"]!.data.allSatisfy { $0 == 0 })
+    XCTAssertTrue(g.parameters["blocks.0.attn.query.bias"]!.data.allSatisfy { $0 == 0 })
+    XCTAssertNil(g.parameters["head.bias"])
+    let w = g.parameters["blocks.1.mlp.0.weight"]!.data
+    let std = (w.map { Double($0 * $0) }.reduce(0, +) / Double(w.count)).squareRoot()
+    XCTAssertEqual(std, 0.02, accuracy: 0.001)
+    XCTAssertEqual(g.parameters["cond_emb.weight"]!.shape, [15, 3])
+    XCTAssertEqual(g.parameters["cond_proj.weight"]!.shape, [3, 3])
+    // Same seed, same weights.
+    let g2 = GPT(config: g.config, seed: 3)
+    XCTAssertEqual(g2.parameters["tok_emb.weight"]!.data, g.parameters["tok_emb.weight"]!.data)
+  }
+
+  /// A small model with large random weights so the token distributions are far from uniform.
+  private func roughModel(_ cfg: GPTConfig, seed: UInt64) -> GPT {
+    let g = GPT(config: cfg, seed: seed)
+    var rng = RNG(seed: seed &+ 99)
+    for t in g.parameters.tensors where !(t.name!.contains("ln")) {
+      for i in 0..<t.count { t.data[i] += rng.normal(mean: 0, std: 0.35) }
+    }
+    return g
+  }
+
+  private func tinyConfig(_ ds: DatasetKind, layerwise: Bool, latent: Int = 9) throws -> GPTConfig {
+    var c = try GPTPresets.config(dataset: ds, layerwise: layerwise, preset: "sample", latentLength: latent)
+    c.nLayer = 2
+    return c
+  }
+
+  func testKVCacheSamplingDrawsExactlyTheTokensOfFullRecomputation() throws {
+    for (ds, lw) in [(DatasetKind.ds1Photon, true), (.ds2, false)] {
+      let cfg = try tinyConfig(ds, layerwise: lw)
+      let g = roughModel(cfg, seed: 11)
+      let energies: [Double] = [256, 4096, 65536, 1_048_576, 3000, 500_000, 2048]
+      let seeds: [UInt64] = (0..<energies.count).map { UInt64($0) * 7919 + 5 }
+      let reference = GPTSampler.sampleWithoutCache(model: g, energies: energies, seeds: seeds)
+      let engine = GPTEngine(model: g)
+      let cached = GPTSampler(engine: engine, energies: energies, seeds: seeds, lanes: 2).run()
+      XCTAssertEqual(cached, reference, "\(ds)")
+      // Token by token with the probabilities exposed gives the same sequences.
+      let s = GPTSampler(engine: engine, energies: energies, seeds: seeds, lanes: 1)
+      var distinct = Set<Int32>()
+      while !s.isFinished {
+        let t = s.position
+        let drawn = s.step()
+        for i in 0..<energies.count {
+          XCTAssertEqual(drawn[i], reference[i * cfg.blockSize + t])
+          let p = s.probabilities(sequence: i)
+          XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-4)
+          XCTAssertGreaterThan(p[Int(drawn[i])], 0)
+          distinct.insert(drawn[i])
+        }
+      }
+      XCTAssertEqual(s.tokens, reference)
+      XCTAssertGreaterThan(distinct.count, 5, "the test model should not be degenerate")
+      // The sequence of one shower does not depend on its batch.
+      let alone = GPTSampler(engine: engine, energies: [energies[3]], seeds: [seeds[3]]).run()
+      XCTAssertEqual(alone, Array(reference[(3 * cfg.blockSize)..<(4 * cfg.blockSize)]))
+    }
+  }
+
+  func testCachedProbabilitiesMatchTheModelSoftmax() throws {
+    let cfg = try tinyConfig(.ds1Pion, layerwise: true, latent: 4)
+    let g = roughModel(cfg, seed: 5)
+    let energies: [Double] = [8192, 131_072]
+    let s = GPTSampler(engine: GPTEngine(model: g), energies: energies, seeds: [1, 2])
+    var rng = RNG(seed: 0)
+    while !s.isFinished {
+      let t = s.position
+      let prefix = (0..<2).flatMap { i in s.tokens[(i * cfg.blockSize)..<(i * cfg.blockSize + t)] }
+      let lg = withNoGrad { g.logits(tokens: prefix, energies: energies, training: false, rng: &rng) }
+      let sm = lg.softmax().data
+      s.step()
+      for i in 0..<2 {
+        let p = s.probabilities(sequence: i)
+        let ref = sm[((i * (t + 1) + t) * 1024)..<((i * (t + 1) + t + 1) * 1024)]
+        for (a, b) in zip(p, ref) { XCTAssertEqual(a, b, accuracy: 2e-5) }
+      }
+    }
+  }
+
+  func testTopKAndRConstraint() throws {
+    var cfg = try tinyConfig(.ds1Photon, layerwise: true, latent: 3)
+    cfg.rLimits = [Float](repeating: 0.9, count: cfg.rTokens.valueCount)
+    let g = roughModel(cfg, seed: 8)
+    let energies = [Double](repeating: 16384, count: 40)
+    let seeds = (0..<40).map { UInt64($0) }
+    let s = GPTSampler(engine: GPTEngine(model: g), energies: energies, seeds: seeds,
+                       options: SamplingOptions(topK: 3, constrainR: true))
+    while !s.isFinished {
+      s.step()
+      let p = s.probabilities(sequence: 0)
+      XCTAssertLessThanOrEqual(p.filter { $0 > 0 }.count, 3)
+    }
+    let ratios = cfg.rTokens.decode(tokens: s.tokens.enumerated().filter { $0.offset % cfg.blockSize < 12 }.map(\.element))
+    // Every decoded layer value came from digits ≤ 0.9 (the rescaling can move layers, the raw values cannot).
+    for i in 0..<40 {
+      let row = Array(s.tokens[(i * cfg.blockSize)..<(i * cfg.blockSize + 12)])
+      for v in 0..<6 { XCTAssertLessThanOrEqual(cfg.rTokens.decodeValue(row[(2 * v)..<(2 * v + 2)]), 0.9) }
+    }
+    XCTAssertEqual(ratios.count, 40 * 5)
+  }
+
+  func testFastKernelsAgreeWithFoundation() {
+    for i in 0..<20001 {
+      let x = -90 + Float(i) * 0.0045
+      let e = GPTKernels.exp(x), r = Foundation.exp(x)
+      if x < -87.3 { XCTAssertEqual(e, 0) } else { XCTAssertEqual(e, r, accuracy: r * 4e-7) }
+      let y = -6 + Float(i) * 0.0006
+      XCTAssertEqual(GPTKernels.erf(y), Foundation.erf(y), accuracy: 3e-7)
+    }
+    XCTAssertEqual(GPTKernels.exp(-.infinity), 0)
+    let a = (0..<37).map { Float($0) * 0.1 - 1 }, b = (0..<37).map { Float($0 % 5) - 2 }
+    let d = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { GPTKernels.dot(pa.baseAddress!, $0.baseAddress!, 37) } }
+    XCTAssertEqual(d, zip(a, b).map { $0 * $1 }.reduce(0, +), accuracy: 1e-4)
+    XCTAssertEqual(a.withUnsafeBufferPointer { GPTKernels.maxValue($0.baseAddress!, 37) }, a.max()!)
+  }
+
+  func testTinyGPTLearnsADeterministicConditionalSequence() throws {
+    let cfg = GPTConfig(dataset: .ds2, nLayer: 1, nHead: 2, nEmbd: 32, dropout: 0, condition: .logEnergy,
+                        rTokens: RTokenizer(mode: .global, bits: 10, rMax: 1.3), latentLength: 7)
+    let g = GPT(config: cfg, seed: 1)
+    // Two energies, each with its own fixed sequence; codes follow a pattern that needs the prefix.
+    let lowE = 1000.0, highE = 500_000.0
+    func seq(_ e: Double) -> [Int32] {
+      let r: Int32 = e < 10_000 ? 400 : 700
+      var s: [Int32] = [r]
+      for i in 0..<7 { s.append((s.last! * 3 + Int32(i) + (e < 10_000 ? 11 : 500)) % 1024) }
+      return s
+    }
+    let energies = (0..<16).map { $0 % 2 == 0 ? lowE : highE }
+    let targets = energies.flatMap(seq)
+    let opt = Adam(g.parameters, lr: 3e-3)
+    var rng = RNG(seed: 2)
+    var first: Float = 0, last: Float = 0
+    for step in 0..<250 {
+      opt.zeroGrad()
+      let loss = g.loss(targets: targets, energies: energies, training: true, rng: &rng)
+      loss.backward()
+      opt.update()
+      if step == 0 { first = loss.item }
+      last = loss.item
+    }
+    XCTAssertGreaterThan(first, 6.5)          // ≈ ln 1024 at the start
+    XCTAssertLessThan(last, 0.05)
+    let out = GPTSampler(engine: GPTEngine(model: g), energies: [lowE, highE, lowE], seeds: [1, 2, 3]).run()
+    XCTAssertEqual(out, seq(lowE) + seq(highE) + seq(lowE))
+  }
+}
