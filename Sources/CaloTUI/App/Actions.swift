@@ -41,7 +41,7 @@ public enum KeyBindings {
                help: "next dataset", bar: "Data"),
     KeyBinding(keys: [.char("D")], action: .previousDataset, section: "Data", help: "previous dataset", bar: nil),
     KeyBinding(keys: [.left, .char("-")], action: .lowerEnergy, section: "Data",
-               help: "lower energy (ds1: 15 steps, else log)", bar: nil),
+               help: "lower energy (ds1: 15 steps)", bar: nil),
     KeyBinding(keys: [.right, .char("+")], action: .higherEnergy, section: "Data",
                help: "higher energy", bar: "Energy"),
     KeyBinding(keys: [.char("e")], action: .typeEnergy, section: "Data",

@@ -27,8 +27,8 @@ public enum ExplorerError: Error, CustomStringConvertible, Equatable {
     case let .noThemes(searched):
       return "no theme files found (searched \(searched.joined(separator: ", "))); pass --themes-dir DIR."
     case let .badEnergy(s):
-      return "bad energy '\(s)'; give the incident energy in GeV as a number between 1 and 1000 (ds1: it snaps to "
-        + "the nearest of its 15 energies)."
+      return "bad energy '\(s)'; give the incident energy in GeV: 1 to 1000 for ds2/ds3, 0.128 to 8389 for ds1 "
+        + "(it snaps to the nearest of its 15 energies)."
     }
   }
 }

@@ -29,13 +29,19 @@ public struct EnergyScale: Sendable, Equatable {
     return EnergyScale.minMeV * pow(10, clamped / EnergyScale.stepsPerDecade)
   }
 
+  /// Energies a user may type, MeV: ds1 half/double its extreme energies, else 1 GeV – 1 TeV.
+  public var range: ClosedRange<Double> {
+    kind.isDS1 ? (DatasetKind.ds1Energies.first! / 2)...(DatasetKind.ds1Energies.last! * 2)
+      : EnergyScale.minMeV...EnergyScale.maxMeV
+  }
+
   /// A typed energy in GeV: snapped to the nearest ds1 energy, or kept as is for ds2/ds3.
-  /// - Throws: `ExplorerError.badEnergy` for text that is not a number in 1…1000 GeV.
+  /// - Throws: `ExplorerError.badEnergy` for text that is not a number within `range`.
   public func typed(_ text: String) throws -> Double {
     guard let gev = Double(text.trimmingCharacters(in: .whitespaces)), gev.isFinite,
-      gev * 1e3 >= EnergyScale.minMeV * 0.999, gev * 1e3 <= EnergyScale.maxMeV * 1.001
+      gev * 1e3 >= range.lowerBound * 0.999, gev * 1e3 <= range.upperBound * 1.001
     else { throw ExplorerError.badEnergy(text) }
-    let mev = min(max(gev * 1e3, EnergyScale.minMeV), EnergyScale.maxMeV)
+    let mev = min(max(gev * 1e3, range.lowerBound), range.upperBound)
     return kind.isDS1 ? DatasetKind.ds1Energies[nearestDS1Index(mev)] : mev
   }
 

@@ -16,7 +16,7 @@ enum HelpScreen {
         c.put(sec, x: x, y: y, style: look.style(.title))
         y += 1
         for b in KeyBindings.table where b.section == sec {
-          let keys = b.keys.map(\.label).joined(separator: " ")
+          let keys = b.keys.map { $0.label(unicode: look.unicode) }.joined(separator: " ")
           c.put(Charts.pad(keys, 10), x: x, y: y, style: look.style(.key))
           c.put(" " + b.help, x: x + 10, y: y, style: look.style(.text), maxWidth: colW - 10)
           y += 1

@@ -12,8 +12,8 @@ enum MetricsScreen {
     }
     c.put("Running metrics vs reference (\(table.referenceCount) showers); \(table.method)", x: r.x, y: r.y,
           style: look.style(.title), maxWidth: r.width)
-    let cols: [(String, Int)] = [("feature", 16), ("ref mean", 11), ("mean", 11), ("sep global", 12),
-                                 ("sep layer-wise", 15)]
+    let cols: [(String, Int)] = [("feature", 15), ("ref mean", 11), ("mean", 11), ("sep global", 14),
+                                 ("sep layer-wise", 16)]
     var x = r.x
     for (name, w) in cols {
       c.put(Charts.pad(name, w, right: name != "feature"), x: x, y: r.y + 1, style: look.style(.dim))
@@ -24,13 +24,13 @@ enum MetricsScreen {
     let first = max(0, min(st.metricRow - listH / 2, table.rows.count - listH))
     for (i, row) in table.rows.enumerated().dropFirst(first).prefix(listH) {
       let y = r.y + 2 + i - first
-      let unit = row.unit.isEmpty ? "" : " " + row.unit
+      func value(_ v: Double) -> String { row.unit == "MeV" ? formatEnergy(v) : trim3(v) }
       func sep(_ n: Normalisation) -> String {
         guard let t = s.metrics[n], let rr = t.rows.first(where: { $0.label == row.label }), let v = rr.separation
         else { return "-" }
         return String(format: "%.4f", v) + " (\(t.generatedCount))"
       }
-      let cells = [row.label, trim3(row.referenceMean) + unit, row.generatedMean.map { trim3($0) + unit } ?? "-",
+      let cells = [row.label, value(row.referenceMean), row.generatedMean.map(value) ?? "-",
                    sep(.global), sep(.layerWise)]
       var x = r.x
       let style = i == st.metricRow ? look.style(.highlight) : look.style(.text)
@@ -49,9 +49,9 @@ enum MetricsScreen {
     Charts.columns(&c, chart, heights: h.generated.map { $0 > 0 ? $0 / peak : nil },
                    markers: h.reference.map { $0 > 0 ? $0 / peak : nil }, columnsPerValue: colsPer,
                    barStyle: { _ in look.style(.title) }, markerStyle: look.style(.accent), look: look)
-    let unit = row.unit.isEmpty ? "" : " " + row.unit
-    c.put(trim3(h.edges.first!) + unit, x: chart.x, y: chart.maxY, style: look.style(.dim))
-    let hiLabel = trim3(h.edges.last!) + unit
+    func value(_ v: Double) -> String { row.unit == "MeV" ? formatEnergy(v) : trim3(v) }
+    c.put(value(h.edges.first!), x: chart.x, y: chart.maxY, style: look.style(.dim))
+    let hiLabel = value(h.edges.last!)
     c.put(hiLabel, x: max(chart.x, chart.maxX - hiLabel.count), y: chart.maxY, style: look.style(.dim))
   }
 }

@@ -18,16 +18,15 @@ enum ProfileScreen {
     let bars = layerEnergies(v, geometry: g)
     let marks = s.voxels(markerSubject).map { layerEnergies($0, geometry: g) }
     let scale = LogScale(covering: [bars.map(Float.init), (marks ?? []).map(Float.init)], threshold: 1e-6)
-    let axisW = 9
+    let axisW = 11
     let n = bars.count
     let cols = max(1, min(6, (r.width - axisW) / max(n, 1)))
     let chart = Rect(x: r.x + axisW, y: r.y + 2, width: n * cols, height: r.height - 4)
     if let scale {
       for (frac, label) in [(1.0, scale.vmax), (0.5, (scale.vmax * scale.vmin).squareRoot()), (0.0, scale.vmin)] {
         let y = chart.maxY - 1 - Int(frac * Double(chart.height - 1))
-        c.put(Charts.pad(trim3(label), axisW - 2, right: true), x: r.x, y: y, style: look.style(.dim))
+        c.put(Charts.pad(formatEnergy(label), axisW - 2, right: true), x: r.x, y: y, style: look.style(.dim))
       }
-      c.put("MeV", x: r.x, y: r.y + 1, style: look.style(.dim))
     }
     let rel = g.relevantLayerIndices
     Charts.columns(&c, chart, heights: bars.map { scale?.position($0) }, markers: (marks ?? []).map { scale?.position($0) },

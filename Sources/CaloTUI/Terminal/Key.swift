@@ -44,6 +44,18 @@ public enum Key: Hashable, Sendable {
     }
   }
 
+  /// How the help screen and function bar name this key (`unicode: false`: ASCII names only).
+  public func label(unicode: Bool) -> String {
+    guard !unicode else { return label }
+    switch self {
+    case .up: return "Up"
+    case .down: return "Down"
+    case .left: return "Left"
+    case .right: return "Right"
+    default: return label
+    }
+  }
+
   /// How the help screen and function bar name this key.
   public var label: String {
     switch self {

@@ -62,7 +62,7 @@ public enum Charts {
     var x = 0
     for b in KeyBindings.table {
       guard let label = b.bar, let key = b.keys.first else { continue }
-      let k = key.label
+      let k = key.label(unicode: look.unicode)
       guard x + k.count + label.count + 1 <= canvas.width else { break }
       x += canvas.put(k, x: x, y: y, style: look.style(.key))
       x += canvas.put(label + " ", x: x, y: y, style: look.style(.label))
