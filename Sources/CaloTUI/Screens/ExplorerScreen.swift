@@ -57,10 +57,19 @@ public enum ExplorerScreen {
     c.fill(Rect(x: 0, y: 0, width: c.width, height: 1), style: style)
     let sep = look.glyphs.separator
     let source = s.sourceName.isEmpty ? "no source" : s.sourceName
-    let left = " CaloVQ explore" + sep + st.dataset.rawValue + sep + formatEnergy(st.energyMeV) + sep
-      + "norm \(st.normalisation.rawValue)" + sep + source
     let right = " \(st.screen.title)" + sep + "theme \(look.theme.name) "
     let room = c.width - right.unicodeScalars.count
+    // Whole items only: a cut-off "norm globa" reads as a bug; the source name goes first when narrow.
+    var left = " CaloVQ"
+    for item in [st.dataset.rawValue, formatEnergy(st.energyMeV), "norm \(st.normalisation.rawValue)", source] {
+      var next = left + sep + item
+      if next.unicodeScalars.count > room {
+        // Only the last item (the source) may be shortened, and only if a useful part fits.
+        guard item == source, room - (left + sep).unicodeScalars.count >= 12 else { break }
+        next = String(String.UnicodeScalarView(next.unicodeScalars.prefix(room - 1))) + look.glyphs.ellipsis
+      }
+      left = next
+    }
     c.put(left, x: 0, y: 0, style: style, maxWidth: room)
     c.put(right, x: room, y: 0, style: style)
   }
