@@ -146,8 +146,8 @@ final class EndToEndTests: XCTestCase {
     print("tmux: first frame after \(String(format: "%.2f", Date().timeIntervalSince(start))) s (incl. tmux start)")
 
     try tmux("send-keys", "-t", "e2e", "g")
-    pane = try tmux.wait { $0.contains("1 showers drawn") }
-    XCTAssertTrue(pane.contains("1 showers drawn"), pane)
+    pane = try tmux.wait { $0.contains("1 shower drawn") }
+    XCTAssertTrue(pane.contains("1 shower drawn"), pane)
     XCTAssertTrue(pane.contains("MeV (log)"), "legend:\n\(pane)")
     XCTAssertTrue(pane.contains("E_tot/E_inc"), "metrics table:\n\(pane)")
     XCTAssertGreaterThan(pane.filter { $0 == "█" }.count, 50, "radial bars of layer 0")

@@ -109,7 +109,7 @@ public enum ExplorerScreen {
       c.put(b, x: 0, y: y, style: look.style(.title))
     } else if s.error == nil, s.context != nil {
       let noun = s.sourceIsModel ? "generated" : "drawn from file"
-      var t = "\(s.generatedCount) showers \(noun)"
+      var t = "\(s.generatedCount) shower\(s.generatedCount == 1 ? "" : "s") \(noun)"
       if let ms = s.meanTimeMs { t += String(format: ", %.2f ms/shower", ms) }
       t += look.glyphs.separator + "reference: \(s.referenceCount) showers near \(formatEnergy(st.energyMeV))"
       t += " from \((s.referencePath as NSString).lastPathComponent)"
