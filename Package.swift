@@ -52,7 +52,8 @@ let package = Package(
       swiftSettings: fast),
 
     // MARK: - Application
-    .target(name: "CaloTUI", dependencies: ["CNcurses", "CaloPipeline"], swiftSettings: plain),
+    .target(
+      name: "CaloTUI", dependencies: ["CNcurses", "CaloPipeline"], exclude: ["README.md"], swiftSettings: plain),
     .executableTarget(
       name: "calovq",
       dependencies: [

@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# Opens CaloVQ on the bundled sample data (installs missing Debian packages first when run as root).
-# For now this runs `calovq info` on the first bundled sample file; the ncurses explorer replaces it.
+# Opens the CaloVQ explorer on the bundled sample data: installs missing Debian packages (when run
+# as root), builds calovq in release mode, then runs `calovq explore` with any extra arguments, e.g.
+#   bash scripts/explore.sh --dataset ds2 --theme inferno
 set -euo pipefail
 cd "$(dirname "$0")/.."
+args=("$@")
+set --  # deps.sh takes extra package names from "$@"; give it none
 source scripts/deps.sh
-set +e
-swift build --product calovq 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
-rc=${PIPESTATUS[0]}
-set -e
-[ "$rc" -eq 0 ] || { echo "build failed" >&2; exit "$rc"; }
-bin="$(swift build --show-bin-path)/calovq"
-sample="$(find sample-data -type f \( -name '*.h5' -o -name '*.hdf5' \) 2>/dev/null | sort | head -n 1)"
-if [ -n "$sample" ]; then
-  exec "$bin" info "$sample"
+swift build -c release --product calovq 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
+bin="$(swift build -c release --show-bin-path)/calovq"
+if ! ls sample-data/*.h5 >/dev/null 2>&1; then
+  echo "note: sample-data/ has no shower files yet; the explorer will say which file each dataset needs." >&2
+  echo "      (create them with \`calovq simulate\`, or pass --reference FILE)" >&2
 fi
-echo "No sample shower file is bundled yet; showing the ds1-photon binning instead." >&2
-echo "Run '$bin info FILE.h5' on any CaloChallenge file." >&2
-exec "$bin" geometry --binning sample-data/geometry/binning_dataset_1_photons.xml
+exec "$bin" explore ${args[@]+"${args[@]}"}

@@ -15,6 +15,7 @@ struct CalovqCommand: ParsableCommand {
       BenchCommand.self,
       SimulateCommand.self,
       GenerateCommand.self, MergeCommand.self, TrainStage2Group.self,
+      ExploreCommand.self,
     ]
   )
 }

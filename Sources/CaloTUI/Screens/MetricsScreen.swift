@@ -1,0 +1,57 @@
+// Screen 4: the running metrics table (reference mean, mean of drawn showers, separation power for
+// both normalisation variants) and a histogram of the selected feature, drawn over reference.
+
+import Foundation
+
+enum MetricsScreen {
+  static func draw(_ c: inout Canvas, _ r: Rect, _ s: ExplorerSnapshot, _ st: ViewState, _ look: Look) {
+    let active = s.context?.normalisation ?? .global
+    guard let table = s.metrics[active] ?? s.metrics.values.first else {
+      ExplorerScreen.message(&c, r.inset(2, 3), "no metrics yet", look.style(.dim))
+      return
+    }
+    c.put("Running metrics vs reference (\(table.referenceCount) showers); \(table.method)", x: r.x, y: r.y,
+          style: look.style(.title), maxWidth: r.width)
+    let cols: [(String, Int)] = [("feature", 15), ("ref mean", 11), ("mean", 11), ("sep global", 14),
+                                 ("sep layer-wise", 16)]
+    var x = r.x
+    for (name, w) in cols {
+      c.put(Charts.pad(name, w, right: name != "feature"), x: x, y: r.y + 1, style: look.style(.dim))
+      x += w
+    }
+    let histH = min(8, r.height / 3)
+    let listH = r.height - 3 - histH - 1
+    let first = max(0, min(st.metricRow - listH / 2, table.rows.count - listH))
+    for (i, row) in table.rows.enumerated().dropFirst(first).prefix(listH) {
+      let y = r.y + 2 + i - first
+      func value(_ v: Double) -> String { row.unit == "MeV" ? formatEnergy(v) : trim3(v) }
+      func sep(_ n: Normalisation) -> String {
+        guard let t = s.metrics[n], let rr = t.rows.first(where: { $0.label == row.label }), let v = rr.separation
+        else { return "-" }
+        return String(format: "%.4f", v) + " (\(t.generatedCount))"
+      }
+      let cells = [row.label, value(row.referenceMean), row.generatedMean.map(value) ?? "-",
+                   sep(.global), sep(.layerWise)]
+      var x = r.x
+      let style = i == st.metricRow ? look.style(.highlight) : look.style(.text)
+      for (k, (_, w)) in cols.enumerated() {
+        x += c.put(Charts.pad(cells[k], w, right: k > 0), x: x, y: y, style: style)
+      }
+    }
+    guard table.rows.indices.contains(st.metricRow), let h = table.rows[st.metricRow].histogram else { return }
+    let row = table.rows[st.metricRow]
+    let hy = r.maxY - histH - 1
+    c.put("\(row.label): bars = drawn showers, \(look.glyphs.marker) = reference (fraction per bin)", x: r.x,
+          y: hy, style: look.style(.title), maxWidth: r.width)
+    let peak = max(h.generated.max() ?? 0, h.reference.max() ?? 0, 1e-12)
+    let colsPer = max(1, min(3, (r.width - 2) / h.generated.count))
+    let chart = Rect(x: r.x + 1, y: hy + 1, width: h.generated.count * colsPer, height: histH - 1)
+    Charts.columns(&c, chart, heights: h.generated.map { $0 > 0 ? $0 / peak : nil },
+                   markers: h.reference.map { $0 > 0 ? $0 / peak : nil }, columnsPerValue: colsPer,
+                   barStyle: { _ in look.style(.title) }, markerStyle: look.style(.accent), look: look)
+    func value(_ v: Double) -> String { row.unit == "MeV" ? formatEnergy(v) : trim3(v) }
+    c.put(value(h.edges.first!), x: chart.x, y: chart.maxY, style: look.style(.dim))
+    let hiLabel = value(h.edges.last!)
+    c.put(hiLabel, x: max(chart.x, chart.maxX - hiLabel.count), y: chart.maxY, style: look.style(.dim))
+  }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import CaloGeometry
+import CaloTUI
+import Foundation
+
+/// `calovq explore`: the terminal explorer, or with `--keys/--snapshot` a scripted render to a file.
+struct ExploreCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "explore",
+    abstract: "Explore showers in the terminal: heatmaps per layer, profiles, running metrics.",
+    discussion: """
+      Opens on sample-data/<dataset>.h5 (parameterised showers, not GEANT4) unless --reference is given. \
+      Until trained models exist, `g` draws the next shower of the reference file near the chosen energy. \
+      Press ? inside for the keys. Non-interactive: --keys "g g n G" --snapshot out.txt [--ansi] [--size 100x30].
+      """)
+
+  @Option(help: "Dataset to open first: ds1-photon, ds1-pion, ds2, ds3 (default: ds1-photon, or the --reference file's).")
+  var dataset: String?
+
+  @Option(help: "CaloChallenge HDF5 file to use as the reference sample (fixes the dataset).")
+  var reference: String?
+
+  @Option(help: "Folder with the default reference files <dataset>.h5.")
+  var sampleDir = "sample-data"
+
+  @Option(help: "Incident energy to open at, in GeV (ds1 snaps to its 15 energies).")
+  var energy: Double?
+
+  @Option(help: "Colour theme name (a file themes/NAME.theme).")
+  var theme = "viridis"
+
+  @Option(help: "Folder with *.theme files (default: ./themes, then next to the executable).")
+  var themesDir: String?
+
+  @Option(help: "Colours to use: truecolor, 256, 16, 8 or none (default: what the terminal supports; NO_COLOR is honoured).")
+  var colors: String?
+
+  @Flag(help: "Draw without Unicode (ASCII glyphs only) for minimal terminals.")
+  var ascii = false
+
+  @Option(help: "Keys to play without a terminal, separated by spaces, e.g. \"g g n G\" (needs --snapshot).")
+  var keys: String?
+
+  @Option(help: "Write the final screen of --keys to this file as text.")
+  var snapshot: String?
+
+  @Flag(help: "With --snapshot: keep colours as ANSI escape sequences (depth from --colors, default 256).")
+  var ansi = false
+
+  @Option(help: "With --snapshot: screen size COLSxROWS (at least 80x24).")
+  var size = "100x30"
+
+  func run() throws {
+    try reportingErrors {
+      let env = ProcessInfo.processInfo.environment
+      let requested = try colors.map { name -> ColorDepth in
+        guard let d = ColorDepth(name: name) else {
+          throw ValidationError("unknown --colors '\(name)'; use truecolor, 256, 16, 8 or none")
+        }
+        return d
+      }
+      let dir = ThemeLibrary.locate(explicit: themesDir, executablePath: CommandLine.arguments[0], environment: env)
+      let themes: ThemeLibrary
+      if let dir {
+        themes = try ThemeLibrary(directory: dir)
+      } else if theme == "viridis" {
+        themes = .builtIn
+      } else {
+        throw ExplorerError.noThemes(searched: ["--themes-dir", "$CALOVQ_THEMES", "./themes", "next to calovq"])
+      }
+      let themeIndex = try themes.index(of: theme)
+
+      var paths: [DatasetKind: String] = [:]
+      var datasets = DatasetKind.allCases
+      var first = try dataset.map(parseDataset) ?? .ds1Photon
+      if let reference {
+        let sample = try ReferenceSample(path: reference, expected: try dataset.map(parseDataset))
+        paths[sample.kind] = reference
+        datasets = [sample.kind]
+        first = sample.kind
+      } else {
+        for k in DatasetKind.allCases { paths[k] = (sampleDir as NSString).appendingPathComponent("\(k.rawValue).h5") }
+      }
+      let energyMeV = try energy.map { try EnergyScale(kind: first).typed(String($0)) }
+      let options = ExplorerOptions(
+        datasets: datasets, dataset: first, energyMeV: energyMeV, worker: WorkerConfig(referencePaths: paths),
+        themes: themes, themeIndex: themeIndex, ascii: ascii, colors: requested, environment: env)
+
+      if keys != nil || snapshot != nil {
+        guard let snapshot else { throw ValidationError("--keys needs --snapshot FILE to write the final screen to") }
+        let script = try Key.parseScript(keys ?? "")
+        let dims = size.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2 else { throw ExplorerError.badSize(size) }
+        guard dims[0] >= 80, dims[1] >= 24, dims[0] <= 1000, dims[1] <= 500 else {
+          throw ExplorerError.terminalTooSmall(width: dims[0], height: dims[1])
+        }
+        let depth = ansi ? ColorDepth.resolve(terminal: .trueColor, requested: requested ?? .xterm256, environment: env)
+          : .none
+        let canvas = Explorer.script(options, keys: script, width: dims[0], height: dims[1], depth: depth)
+        let text = ansi ? canvas.ansiText(depth: depth) : canvas.text()
+        let tmp = snapshot + ".partial-\(getpid())"
+        do {
+          try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+          guard rename(tmp, snapshot) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+          try? FileManager.default.removeItem(atPath: tmp)
+          throw ValidationError("cannot write the snapshot to '\(snapshot)'; check the folder exists and is writable")
+        }
+        return
+      }
+      try Explorer.run(options)
+    }
+  }
+}
