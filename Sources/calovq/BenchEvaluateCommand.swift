@@ -34,7 +34,7 @@ struct BenchEvaluateCommand: ParsableCommand {
       }
       print("evaluate \(kind.rawValue): \(count) generated vs \(count) reference showers")
       func line(_ name: String, _ s: Double) -> String {
-        "  " + name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%8.2f s", s)
+        "  " + name.padding(toLength: 46, withPad: " ", startingAt: 0) + String(format: "%8.2f s", s)
       }
       for (phase, s) in r.timings { print(line(phase, s)) }
       print(line("total", total))
