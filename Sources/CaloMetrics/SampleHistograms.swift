@@ -217,6 +217,7 @@ func fillTableHistograms(_ hs: inout [Histogram?], specs: [HistogramSpec], table
 /// Adds every thresholded voxel of `showers` to `h` (zeros fall below the first edge and are dropped).
 func fillVoxelHistogram(_ h: inout Histogram, showers: [Float], threshold: Double) {
   let b = h.binning
+  let lookup = FloatBinLookup(b)
   let chunks = parallelBlocks(showers.count)
   var partial = [Int](repeating: 0, count: chunks.count * b.count)
   partial.withUnsafeMutableBufferPointer { pp in
@@ -224,17 +225,52 @@ func fillVoxelHistogram(_ h: inout Histogram, showers: [Float], threshold: Doubl
       let pp = Shared(pp.baseAddress!), sp = Shared(s.baseAddress!)
       parallelFor(chunks.count) { ci in
         let c = pp.value + ci * b.count
-        let lo = b.edges[0]
+        let lo = max(threshold, b.edges[0])
         for k in chunks[ci] {
-          let d = Double(sp.value[k])
+          let x = sp.value[k]
           // Thresholded zeros and anything below the first edge are dropped alike.
-          if d < threshold || d < lo { continue }
-          if let i = b.bin(of: d) { c[i] += 1 }
+          if Double(x) < lo { continue }
+          if let i = lookup.bin(of: x) { c[i] += 1 }
         }
       }
     }
   }
   for ci in chunks.indices { for i in 0..<b.count { h.counts[i] += partial[ci * b.count + i] } }
+}
+
+/// Bin lookup for positive Float values through a table indexed by the top 16 bits of the float
+/// (sign, exponent, 7 mantissa bits): the table holds the bin of the smallest float with those bits,
+/// and at most a step or two up against the exact edges finishes the search. Same result as
+/// `Binning.bin(of: Double(x))`, about twice as fast on voxel arrays.
+struct FloatBinLookup: Sendable {
+  let binning: Binning
+  let table: [Int32]
+
+  init(_ b: Binning) {
+    binning = b
+    var t = [Int32](repeating: -1, count: 1 << 15)
+    for key in 0..<(1 << 15) {
+      let x = Double(Float(bitPattern: UInt32(key) << 16))
+      if x.isFinite, x >= b.edges[0], let i = b.bin(of: x) { t[key] = Int32(i) }
+      else if x.isFinite, x < b.edges[0] { t[key] = 0 }
+      else { t[key] = Int32(b.count - 1) }
+    }
+    table = t
+  }
+
+  @inline(__always)
+  func bin(of x: Float) -> Int? {
+    let d = Double(x)
+    let e = binning.edges
+    let n = e.count - 1
+    guard d >= e[0] && d <= e[n] else { return nil }
+    let key = Int(x.bitPattern >> 16)
+    guard key < table.count else { return binning.bin(of: d) }
+    var i = Int(table[key])
+    while i < n - 1 && d >= e[i + 1] { i += 1 }
+    while i > 0 && d < e[i] { i -= 1 }
+    return i
+  }
 }
 
 /// Largest voxel value of a batch (0 for an empty batch).

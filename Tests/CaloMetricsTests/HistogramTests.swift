@@ -48,6 +48,18 @@ final class HistogramTests: XCTestCase {
     }
   }
 
+  func testFloatLookupAgreesWithBinning() throws {
+    var rng = SeededRandom(seed: 9)
+    for b in [try XCTUnwrap(Binning.geometric(from: 0.0151515, to: 3.1e4, edgeCount: 50)),
+              Binning.linear(-30, 30, bins: 100), Binning.linear(0.5, 1.5, bins: 100)] {
+      let f = FloatBinLookup(b)
+      var xs: [Float] = b.edges.map { Float($0) } + b.edges.map { Float($0).nextUp } + b.edges.map { Float($0).nextDown }
+      for _ in 0..<20000 { xs.append(Float(pow(10, Double.random(in: -3...5, using: &rng)))) }
+      for _ in 0..<5000 { xs.append(Float(Double.random(in: -40...40, using: &rng))) }
+      for x in xs { XCTAssertEqual(f.bin(of: x), b.bin(of: Double(x)), "x = \(x)") }
+    }
+  }
+
   func testSeparationPower() {
     XCTAssertEqual(separationPower(reference: [1, 2, 3], generated: [1, 2, 3]), 0)
     XCTAssertEqual(separationPower(reference: [1, 2, 3], generated: [3, 6, 9])!, 0, accuracy: 1e-15)
