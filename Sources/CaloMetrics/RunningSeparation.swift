@@ -17,12 +17,14 @@ import Foundation
 public final class RunningSeparation: @unchecked Sendable {
   public let reference: ReferenceHistograms
   private var generated: SampleHistograms
+  private let extractor: FeatureExtractor
   private let lock = NSLock()
 
   /// Uses an already built reference.
   public init(reference: ReferenceHistograms) {
     self.reference = reference
     generated = SampleHistograms(reference: reference)
+    extractor = FeatureExtractor(kind: reference.kind)
   }
 
   /// Builds the reference from a replayable batch source (called twice; see `ReferenceHistograms.build`).
@@ -36,7 +38,7 @@ public final class RunningSeparation: @unchecked Sendable {
   /// Adds generated showers. Shapes: energies (N), showers (N·voxels) in MeV, unthresholded.
   public func add(energies: [Double], showers: [Float]) {
     // Features are computed outside the lock so readers are never blocked by the heavy part.
-    let t = generated.extractor.features(energies: energies, showers: showers)
+    let t = extractor.features(energies: energies, showers: showers)
     lock.lock()
     defer { lock.unlock() }
     generated.add(table: t, showers: showers)
