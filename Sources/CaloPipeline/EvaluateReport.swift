@@ -111,7 +111,7 @@ func writeAtomically(_ data: Data, to path: String) throws {
     try FileManager.default.moveItem(atPath: tmp, toPath: path)
   } catch {
     try? FileManager.default.removeItem(atPath: tmp)
-    throw EvaluationOutputError(path: path, reason: "\(error.localizedDescription)")
+    throw EvaluationOutputError(path: path, reason: "\(error.localizedDescription)".trimmingCharacters(in: CharacterSet(charactersIn: ". ")))
   }
 }
 

@@ -38,6 +38,14 @@ struct EvaluateCommand: ParsableCommand {
   func run() throws {
     let kind = try dataset.map(parseDataset)
     if let b = batchSize, b <= 0 { throw ValidationError("--batch-size must be positive, got \(b)") }
+    // Check the output folder before a long evaluation rather than failing at the end.
+    if let json {
+      let d = (json as NSString).deletingLastPathComponent
+      var isDir: ObjCBool = false
+      if !d.isEmpty && !(FileManager.default.fileExists(atPath: d, isDirectory: &isDir) && isDir.boolValue) {
+        throw ValidationError("--json: folder '\(d)' does not exist; create it or choose another path")
+      }
+    }
     try reportingErrors {
       var o = EvaluationOptions()
       o.dataset = kind
