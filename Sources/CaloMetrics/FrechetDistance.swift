@@ -16,13 +16,22 @@ public struct ValueWithError: Sendable, Equatable, Codable {
 
 /// Mean (d) and covariance (d×d, row-major, ddof = 1 like numpy.cov) of the rows `rows` of `x`.
 ///
-/// Fast path: rows are centred on `centre` (the whole sample's mean) in Float and multiplied with
-/// OpenBLAS `ssyrk` in blocks of 4096 rows whose results are summed in Double; the shift between the
-/// subsample mean and `centre` is then removed exactly in Double. Centring keeps the Float products
+/// Fast path: distinct rows, weighted by how often they were drawn, are centred on `centre` (the whole
+/// sample's mean) in Float and multiplied with OpenBLAS `ssyrk` in blocks of 4096 rows summed in
+/// Double; the shift between the subsample mean and `centre` is then removed exactly in Double. Centring keeps the Float products
 /// small, so the relative error of the covariance stays ~1e-6 (checked against `naiveMeanCovariance`).
 func meanCovariance(_ x: FeatureMatrix, rows: [Int], centre: [Double]) -> (mean: [Double], cov: [Double]) {
   let d = x.cols, n = rows.count
   precondition(n >= 2, "covariance needs at least 2 rows")
+  // A with-replacement subsample repeats rows: Σ over draws = Σ over distinct rows of w·z·zᵀ, and
+  // scaling a row by sqrt(w) lets one ssyrk do it (~12 % fewer rows over the FPD sample sizes).
+  var weight = [Int32](repeating: 0, count: x.rows)
+  var distinct: [Int] = []
+  distinct.reserveCapacity(n)
+  for r in rows {
+    if weight[r] == 0 { distinct.append(r) }
+    weight[r] += 1
+  }
   // Big blocks amortise BLAS packing and the Double accumulation; centring keeps Float sums accurate.
   let block = 4096
   var acc = [Double](repeating: 0, count: d * d)
@@ -34,14 +43,16 @@ func meanCovariance(_ x: FeatureMatrix, rows: [Int], centre: [Double]) -> (mean:
   let cUsed = cf.map { Double($0) }
   x.values.withUnsafeBufferPointer { xv in
     var start = 0
-    while start < n {
-      let m = min(block, n - start)
+    while start < distinct.count {
+      let m = min(block, distinct.count - start)
       for i in 0..<m {
-        let src = rows[start + i] * d
+        let r = distinct[start + i]
+        let src = r * d
+        let w = Double(weight[r]), sw = Float(w.squareRoot())
         for c in 0..<d {
           let v = xv[src + c] - cf[c]
-          buf[i * d + c] = v
-          colSum[c] += Double(v)
+          buf[i * d + c] = v * sw
+          colSum[c] += w * Double(v)
         }
       }
       cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(m), 1, buf, Int32(d), 0, &tmp, Int32(d))

@@ -126,6 +126,9 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
     kpdValue = timed("KPD") { kpd(reference: refVectors, generated: genVectors, options: options.kpd) }
   }
   group.wait()
+  // HDF5 (serial build) must never be entered from two threads: keep the generated file open, so its
+  // handles are not closed on this thread while the voxel pass may still be reading the reference.
+  withExtendedLifetime(gen) {}
   if let e = pass.error { throw e }
   timings.append((options.distances ? "reference voxel histogram (alongside FPD/KPD)" : "reference voxel histogram",
                   pass.seconds))
