@@ -75,8 +75,10 @@ enum H5 {
       var start: [hsize_t] = rank == 1 ? [hsize_t(row0)] : [hsize_t(row0), 0]
       var count: [hsize_t] = rank == 1 ? [hsize_t(rows)] : [hsize_t(rows), hsize_t(cols)]
       guard H5Sselect_hyperslab(space.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0 else { return false }
-      var mdims: [hsize_t] = [hsize_t(rows * cols)]
-      guard let mem = H5Handle(H5Screate_simple(1, &mdims, nil), close: H5Sclose) else { return false }
+      // Same rank and shape as the file selection: lets HDF5 copy whole chunk rows instead of
+      // iterating element spans (a 1-D memory space made reads ~2x slower).
+      var mdims: [hsize_t] = count
+      guard let mem = H5Handle(H5Screate_simple(Int32(rank), &mdims, nil), close: H5Sclose) else { return false }
       return H5Dread(ds.id, memType, mem.id, space.id, calo_H5P_DEFAULT(), out) >= 0
     }
   }
@@ -110,8 +112,10 @@ enum H5 {
       var start: [hsize_t] = [hsize_t(row0), 0]
       var count: [hsize_t] = [hsize_t(rows), hsize_t(cols)]
       guard H5Sselect_hyperslab(space.id, H5S_SELECT_SET, &start, nil, &count, nil) >= 0 else { return false }
-      var mdims: [hsize_t] = [hsize_t(rows * cols)]
-      guard let mem = H5Handle(H5Screate_simple(1, &mdims, nil), close: H5Sclose) else { return false }
+      // Same rank and shape as the file selection: lets HDF5 copy whole chunk rows instead of
+      // iterating element spans (a 1-D memory space made reads ~2x slower).
+      var mdims: [hsize_t] = count
+      guard let mem = H5Handle(H5Screate_simple(2, &mdims, nil), close: H5Sclose) else { return false }
       return H5Dwrite(ds.id, calo_H5T_NATIVE_FLOAT(), mem.id, space.id, calo_H5P_DEFAULT(), data) >= 0
     }
   }

@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
       BenchSimulateCommand.self,
       BenchKernelsCommand.self,
       BenchGenerateCommand.self,
+      BenchEvaluateCommand.self,
     ]
   )
 }

@@ -16,6 +16,7 @@ struct CalovqCommand: ParsableCommand {
       SimulateCommand.self,
       GenerateCommand.self, MergeCommand.self, TrainStage2Group.self,
       ExploreCommand.self,
+      EvaluateCommand.self,
     ]
   )
 }
