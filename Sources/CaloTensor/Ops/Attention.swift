@@ -34,7 +34,7 @@ extension Tensor {
       let Q = SendableConstPtr(pq), K = SendableConstPtr(pk), V = SendableConstPtr(pv)
       let A = SendablePtr(pa.baseAddress!), Y = SendablePtr(py.baseAddress!)
       mask.withUnsafeBufferPointer { pm in
-        let Mk = pm.baseAddress.map { SendableConstPtr($0) }
+        let Mk = drop ? SendableConstPtr(pm.baseAddress!) : nil  // empty arrays may still have a base address
         parallelChunks(B * H, work: 4 * B * H * Tq * Tk * hs) { _, r in
           var dropped = [Float](repeating: 0, count: Mk == nil ? 0 : Tq * Tk)
           dropped.withUnsafeMutableBufferPointer { pd in
@@ -72,7 +72,7 @@ extension Tensor {
         mask.withUnsafeBufferPointer { pm in
           dq.withUnsafeMutableBufferPointer { gq in dk.withUnsafeMutableBufferPointer { gk in dv.withUnsafeMutableBufferPointer { gv in
             let Q = SendableConstPtr(pq), K = SendableConstPtr(pk), V = SendableConstPtr(pv), G = SendableConstPtr(pg.baseAddress!)
-            let A = SendableConstPtr(pa.baseAddress!), Mk = pm.baseAddress.map { SendableConstPtr($0) }
+            let A = SendableConstPtr(pa.baseAddress!), Mk = drop ? SendableConstPtr(pm.baseAddress!) : nil
             let DQ = SendablePtr(gq.baseAddress!), DK = SendablePtr(gk.baseAddress!), DV = SendablePtr(gv.baseAddress!)
             parallelChunks(B * H, work: 8 * B * H * Tq * Tk * hs) { _, r in
               var dP = [Float](repeating: 0, count: Tq * Tk)

@@ -45,6 +45,19 @@ struct ConvMap {
     return ConvMap(kh: kz, kw: ka, Hs: Z, Ws: A, Hb: Zo, Wb: Ao, rowMap: rm, colMap: cm, isIdentity: id)
   }
 
+  /// Stride-1 cylindrical transposed conv written as a gather (a plain convolution over the input):
+  /// out (Hs = Z', Ws = A) ← in (Hb = Z, Wb = A), tap (i, j) at output (zo, ao) reads input
+  /// (zo + pz − i, (ao − j) mod A). Same result as the scatter form of `convTranspose`, but the
+  /// GEMM's inner dimension becomes Cin·kz·ka instead of Cin, which BLAS runs far faster.
+  static func convTransposeAsGather(Z: Int, A: Int, kz: Int, ka: Int, pz: Int) -> ConvMap {
+    let Zo = Z - 1 - 2 * pz + kz
+    precondition(Zo > 0, "transposed convolution output would be empty (Z \(Z), kernel \(kz), padding \(pz))")
+    var rm = [Int32](repeating: -1, count: kz * Zo), cm = [Int32](repeating: -1, count: ka * A)
+    for i in 0..<kz { for zo in 0..<Zo { let z = zo + pz - i; if z >= 0 && z < Z { rm[i * Zo + zo] = Int32(z) } } }
+    for j in 0..<ka { for ao in 0..<A { cm[j * A + ao] = Int32(((ao - j) % A + A) % A) } }
+    return ConvMap(kh: kz, kw: ka, Hs: Zo, Ws: A, Hb: Z, Wb: A, rowMap: rm, colMap: cm, isIdentity: kz == 1 && ka == 1 && pz == 0)
+  }
+
   /// col (C·kh·kw, Hs·Ws) = values of `big` (C, Hb, Wb) at the mapped positions (0 where unmapped).
   func gather(_ big: UnsafePointer<Float>, C: Int, into col: UnsafeMutablePointer<Float>) {
     let P = Hs * Ws, bigPlane = Hb * Wb
@@ -127,7 +140,9 @@ extension Tensor {
       x.withData { px in weight.withData { pw in g.withUnsafeBufferPointer { pg in
         dW.withUnsafeMutableBufferPointer { pdw in dX.withUnsafeMutableBufferPointer { pdx in
           let X = SendableConstPtr(px), Wt = SendableConstPtr(pw), G = SendableConstPtr(pg.baseAddress!)
-          let DW = pdw.baseAddress.map { SendablePtr($0) }, DX = pdx.baseAddress.map { SendablePtr($0) }
+          // (Decide by the flags: an empty array may still report a base address.)
+          let DW = weight.requiresGrad ? SendablePtr(pdw.baseAddress!) : nil
+          let DX = x.requiresGrad ? SendablePtr(pdx.baseAddress!) : nil
           parallelChunks(N, work: 4 * N * Cout * CK * P) { lane, r in
             var col = [Float](repeating: 0, count: map.isIdentity ? 0 : CK * P)
             col.withUnsafeMutableBufferPointer { pc in
@@ -195,6 +210,12 @@ extension Tensor {
     precondition(rank == 4 && weight.rank == 4 && weight.shape[0] == shape[1], "cylConvTranspose2d: x \(shape) must be (N,Cin,Z,A) and weight \(weight.shape) (Cin,Cout,kz,ka)")
     let kz = weight.shape[2], ka = weight.shape[3]
     precondition(kz >= stride.z && ka >= stride.a, "cylConvTranspose2d needs kernel ≥ stride (kernel \(kz)×\(ka), stride \(stride))")
+    if stride == (1, 1) {
+      // Gather form: y = W' ⋆ x with W' (Cout, Cin, kz, ka) = W permuted; the permute is recorded,
+      // so the weight gradient flows back through it.
+      let map = ConvMap.convTransposeAsGather(Z: shape[2], A: shape[3], kz: kz, ka: ka, pz: padZ ? (kz - 1) / 2 : 0)
+      return Tensor.convForward(self, weight.permuted([1, 0, 2, 3]), bias, map: map, outShape: [shape[0], weight.shape[1], map.Hs, map.Ws])
+    }
     let map = ConvMap.convTranspose(Z: shape[2], A: shape[3], kz: kz, ka: ka, sz: stride.z, sa: stride.a,
                                     pz: padZ ? (kz - 1) / 2 : 0, opz: padZ ? stride.z - 1 : 0)
     let x = self
@@ -227,7 +248,9 @@ extension Tensor {
       x.withData { px in weight.withData { pw in g.withUnsafeBufferPointer { pg in
         dW.withUnsafeMutableBufferPointer { pdw in dX.withUnsafeMutableBufferPointer { pdx in
           let X = SendableConstPtr(px), Wt = SendableConstPtr(pw), G = SendableConstPtr(pg.baseAddress!)
-          let DW = pdw.baseAddress.map { SendablePtr($0) }, DX = pdx.baseAddress.map { SendablePtr($0) }
+          // (Decide by the flags: an empty array may still report a base address.)
+          let DW = weight.requiresGrad ? SendablePtr(pdw.baseAddress!) : nil
+          let DX = x.requiresGrad ? SendablePtr(pdx.baseAddress!) : nil
           parallelChunks(N, work: 4 * N * Cin * CK * P) { lane, r in
             var col = [Float](repeating: 0, count: CK * P)
             col.withUnsafeMutableBufferPointer { pc in
@@ -293,4 +316,21 @@ public func cylConvTranspose2dNaive(x: [Float], xShape: [Int], w: [Float], wShap
   var y = acc.map { Float($0) }
   if let b { for n in 0..<N { for o in 0..<Cout { for p in 0..<(Zo * Ao) { y[(n * Cout + o) * Zo * Ao + p] += b[o] } } } }
   return (y, [N, Cout, Zo, Ao])
+}
+
+/// Direct PyTorch Conv1d: x (N,Cin,L), w (Cout,Cin,k), b (Cout) → (N,Cout,L'), zero padding.
+public func conv1dNaive(x: [Float], xShape: [Int], w: [Float], wShape: [Int], b: [Float]?, stride: Int, padding: Int) -> (y: [Float], shape: [Int]) {
+  let (N, Cin, L) = (xShape[0], xShape[1], xShape[2])
+  let (Cout, k) = (wShape[0], wShape[2])
+  let Lo = (L + 2 * padding - k) / stride + 1
+  var y = [Float](repeating: 0, count: N * Cout * Lo)
+  for n in 0..<N { for o in 0..<Cout { for l in 0..<Lo {
+    var s = Double(b?[o] ?? 0)
+    for c in 0..<Cin { for j in 0..<k {
+      let li = l * stride + j - padding
+      if li >= 0 && li < L { s += Double(w[(o * Cin + c) * k + j]) * Double(x[(n * Cin + c) * L + li]) }
+    } }
+    y[(n * Cout + o) * Lo + l] = Float(s)
+  } } }
+  return (y, [N, Cout, Lo])
 }
