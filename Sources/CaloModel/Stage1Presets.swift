@@ -67,6 +67,7 @@ public enum Stage1Presets {
   static func sample(_ d: DatasetKind, _ norm: NormMode) -> Stage1Config {
     var c = paper(d, norm)
     c.preset = "sample"
+    c.deadCodeRestart = 50
     switch c.arch {
     case .hybrid:
       c.arch = .hybrid(HybridArch(mlp: [128, 128], latentChannels: 8, positions: 32, convChannels: 64,
@@ -83,6 +84,7 @@ public enum Stage1Presets {
   static func tiny(_ d: DatasetKind, _ norm: NormMode) -> Stage1Config {
     var c = paper(d, norm)
     c.preset = "tiny"
+    c.deadCodeRestart = 20
     c.codebookSize = 32
     c.codeDim = 8
     c.batchSize = 16

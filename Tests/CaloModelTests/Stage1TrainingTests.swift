@@ -47,6 +47,8 @@ final class Stage1TrainingTests: XCTestCase {
       var c = try Stage1Presets.config(dataset: d, norm: n, preset: "tiny")
       c.ecWeight = 0; c.widthWeight = 0   // the width's sqrt at 1e-16 is not finite-difference friendly
       let m = Stage1Model(config: c, seed: 21)
+      // Keep the relu→expm1 head off its kink at 0 (finite differences straddling it are meaningless).
+      if d == .ds2, let b = m.generator["decoder.final.bias"] { b.data = b.data.map { _ in 2 } }
       let (e, s) = Stage1ToyShowers.make(d, count: 2, seed: 22)
       let p = m.prepare(energies: e, showers: s)
       for t in m.discriminator.tensors { t.requiresGrad = false }
@@ -55,22 +57,24 @@ final class Stage1TrainingTests: XCTestCase {
       let r = gradCheck(checked, eps: 1e-3, atol: 2e-3, rtol: 5e-2, maxElements: 20) {
         self.singleGraphLoss(m, p, lambda: 0.3) * 100
       }
-      XCTAssertTrue(r.passed, "\(d) \(n): \(r)")
+      XCTAssertTrue(r.passed, "\(d) \(n): \(r) \(checked[r.worst.input].name!)")
     }
   }
 
   func testTinyModelOverfits64Showers() throws {
+    // ds1-photon tiny, reconstruction only (the GAN would slow the check down). Smooth showers:
+    // per-voxel noise cannot be memorised through 32 codes, the shower shapes can.
     var c = try Stage1Presets.config(dataset: .ds1Photon, preset: "tiny")
     c.batchSize = 64
-    c.learningRate = 3e-3
-    c.discStart = 1_000_000   // reconstruction only: the GAN would slow the check down
+    c.discStart = 1_000_000
     c.noiseKeV = 0
+    c.ecWeight = 0; c.widthWeight = 0   // reconstruction only (EC/width in mm² would dominate a tiny net)
     let m = Stage1Model(config: c, seed: 31)
     let trainer = Stage1Trainer(model: m)
-    let (e, s) = Stage1ToyShowers.make(.ds1Photon, count: 64, seed: 32)
+    let (e, s) = Stage1ToyShowers.make(.ds1Photon, count: 64, seed: 32, fluctuation: 0)
     let before = m.validate(energies: e, showers: s).rec
     var after = before
-    for i in 0..<400 {
+    for i in 0..<1500 {
       _ = trainer.step(energies: e, showers: s)
       if i % 50 == 49 {
         after = m.validate(energies: e, showers: s).rec

@@ -9,8 +9,12 @@ import Foundation
 /// Seeded toy showers in CaloChallenge layout.
 public enum Stage1ToyShowers {
   /// `count` showers of `dataset`: energies (N) in MeV and showers (N·P) in MeV.
-  /// ds1 energies are 2^k MeV (k = 8…22), ds2/ds3 log-uniform in 1 GeV…1 TeV.
-  public static func make(_ dataset: DatasetKind, count: Int, seed: UInt64) -> (energies: [Double], showers: [Float]) {
+  /// ds1 energies are 2^k MeV (k = 8…22), ds2/ds3 log-uniform in 1 GeV…1 TeV. `fluctuation` is
+  /// the σ of the per-voxel log-normal noise (0 gives smooth showers that differ only by their
+  /// energy, depth, width and azimuthal asymmetry).
+  public static func make(_ dataset: DatasetKind, count: Int, seed: UInt64, fluctuation: Double = 0.5)
+    -> (energies: [Double], showers: [Float])
+  {
     var rng = RNG(seed: seed)
     let geo = dataset.geometry
     let relevant = geo.relevantLayerIndices
@@ -32,7 +36,7 @@ public enum Stage1ToyShowers {
         for a in 0..<layer.nAlpha {
           let ang = 1 + asym * cos(layer.alphaCentre(a) - phase)
           for ri in 0..<layer.nR {
-            let v = lw * ang * exp(-rc[ri] / scaleR) * exp(0.5 * Double(rng.normal()))
+            let v = lw * ang * exp(-rc[ri] / scaleR) * exp(fluctuation * Double(rng.normal()))
             row[geo.offsets[l] + a * layer.nR + ri] = v
           }
         }

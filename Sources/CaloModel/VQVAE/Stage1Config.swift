@@ -113,6 +113,10 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   public var rollAugment: Bool
   /// Per-shower random angular flip with p = 0.5 (ds2, ds3-norm).
   public var flipAugment: Bool
+  /// Dead-code restart window in batches; 0 = off (the reference). When > 0, a code unused for
+  /// this many batches is replaced by a random encoder output of the current batch. Our addition for
+  /// the small presets, whose gradient-trained codebook otherwise collapses to a handful of codes.
+  public var deadCodeRestart: Int = 0
 
   /// Voxels per shower.
   public var voxels: Int { dataset.voxelCount }

@@ -1,15 +1,31 @@
-// Model files and training checkpoints for stage 1, both safetensors. Metadata keys:
-// "format" = "calovq-stage1" (model) or "calovq-stage1-checkpoint", "version" = "1",
-// "config" = the Stage1Config JSON; checkpoints add the optimiser counters and the caller's state.
+// Model files and training checkpoints for stage 1, both CaloNN `ModelFile`s (safetensors).
+// Metadata: "config" = the Stage1Config JSON, "kind" = "stage1" (model) or "stage1-checkpoint";
+// checkpoints add the optimiser counters, the batch counter and the caller's state string, and
+// store the Adam moments as extra tensors "optG.m.<name>", "optG.v.<name>", "optD.…".
 import CaloNN
 import CaloTensor
 import Foundation
 
+/// Errors specific to stage-1 files (format-level errors are CaloNN `ModelFileError`s).
+public enum Stage1FileError: Error, CustomStringConvertible {
+  case wrongKind(path: String, kind: String, expected: String)
+  case badConfig(path: String)
+
+  public var description: String {
+    switch self {
+    case let .wrongKind(p, k, e):
+      return "'\(p)' is a CaloVQ '\(k)' file, not a \(e); give a file written by `calovq train stage1`."
+    case let .badConfig(p):
+      return "'\(p)' has no readable stage-1 config in its metadata; the file is corrupt or from another version."
+    }
+  }
+}
+
 extension Stage1Model {
-  /// Format tag of model files.
-  public static let modelFormat = "calovq-stage1"
-  /// Format tag of checkpoints.
-  public static let checkpointFormat = "calovq-stage1-checkpoint"
+  /// Metadata "kind" of model files.
+  public static let modelKind = "stage1"
+  /// Metadata "kind" of checkpoints.
+  public static let checkpointKind = "stage1-checkpoint"
 
   /// The config as JSON text (stored in every file's metadata).
   public var configJSON: String {
@@ -18,83 +34,84 @@ extension Stage1Model {
     return String(decoding: try! enc.encode(config), as: UTF8.self)
   }
 
-  var storedParameters: [StoredTensor] {
-    (generator.tensors + discriminator.tensors).map { StoredTensor(name: $0.name!, shape: $0.shape, values: $0.data) }
+  /// All weights, generator first, under their registered names.
+  var namedParameters: [(String, Tensor)] {
+    (generator.tensors + discriminator.tensors).map { ($0.name!, $0) }
   }
 
   /// Writes the model (generator and discriminator weights, config in the metadata) to `path`
   /// atomically. `float16` halves the file; values are rounded to half precision.
   public func save(to path: String, float16: Bool = false) throws {
-    try Stage1SafeTensors.write(storedParameters, metadata: ["format": Self.modelFormat, "version": "1", "config": configJSON],
-                                to: path, float16: float16)
+    try ModelFile.write(path: path, tensors: namedParameters, config: configJSON, dtype: float16 ? .f16 : .f32,
+                        extraMetadata: ["kind": Self.modelKind])
   }
 
-  /// Loads a model file written by `save(to:)` (or a checkpoint: its weights are used).
+  /// Loads a model file written by `save(to:)`, or the weights of a training checkpoint.
   public static func load(from path: String) throws -> Stage1Model {
-    let (tensors, meta) = try Stage1SafeTensors.read(path)
-    guard meta["format"] == modelFormat || meta["format"] == checkpointFormat else {
-      throw Stage1FileError.badFormat(path: path, reason: "metadata format is '\(meta["format"] ?? "missing")'")
+    let c = try ModelFile.read(path: path)
+    let kind = c.metadata["kind"] ?? "(none)"
+    guard kind == modelKind || kind == checkpointKind else {
+      throw Stage1FileError.wrongKind(path: path, kind: kind, expected: "stage-1 model")
     }
-    let model = try Stage1Model(configJSON: meta["config"], path: path)
-    try model.assign(tensors, path: path)
+    let model = try Stage1Model(configJSON: c.config, path: path)
+    try model.assign(c, path: path)
     return model
   }
 
-  convenience init(configJSON: String?, path: String) throws {
-    guard let s = configJSON, let c = try? JSONDecoder().decode(Stage1Config.self, from: Data(s.utf8)) else {
-      throw Stage1FileError.badFormat(path: path, reason: "missing or unreadable config")
+  convenience init(configJSON: String, path: String) throws {
+    guard let c = try? JSONDecoder().decode(Stage1Config.self, from: Data(configJSON.utf8)) else {
+      throw Stage1FileError.badConfig(path: path)
     }
     self.init(config: c, seed: 0)
   }
 
-  /// Copies stored values into the parameters (names and shapes must match).
-  func assign(_ tensors: [String: StoredTensor], path: String) throws {
-    for t in generator.tensors + discriminator.tensors {
-      guard let s = tensors[t.name!] else { throw Stage1FileError.mismatch(path: path, reason: "no tensor '\(t.name!)'") }
-      guard s.shape == t.shape else {
-        throw Stage1FileError.mismatch(path: path, reason: "'\(t.name!)' has shape \(s.shape), config needs \(t.shape)")
-      }
-      t.data = s.values
-    }
+  /// Copies a file's weights into both parameter sets (extra tensors such as optimiser moments are allowed).
+  func assign(_ c: ModelFile.Contents, path: String) throws {
+    try ModelFile.load(c, into: generator, path: path, allowExtra: true)
+    try ModelFile.load(c, into: discriminator, path: path, allowExtra: true)
   }
 }
 
 extension Stage1Trainer {
-  /// Writes weights, both optimisers' moments and counters, and `state` (caller's JSON, e.g. epoch
-  /// and RNG position) to `path` atomically, in full float32 so resuming is bit-exact.
+  /// Writes weights, both optimisers' moments and counters, and `state` (the caller's JSON, e.g.
+  /// epoch and position) to `path` atomically, in float32 so that resuming is bit-exact.
   public func saveCheckpoint(to path: String, state: String) throws {
-    var ts = model.storedParameters
+    var ts = model.namedParameters
     for (tag, opt) in [("optG", optG), ("optD", optD)] {
       let st = opt.state
       for (k, p) in opt.parameters.tensors.enumerated() where k < st.m.count {
-        ts.append(StoredTensor(name: "\(tag).m.\(p.name!)", shape: p.shape, values: st.m[k]))
-        ts.append(StoredTensor(name: "\(tag).v.\(p.name!)", shape: p.shape, values: st.v[k]))
+        ts.append(("\(tag).m.\(p.name!)", Tensor(p.shape, data: st.m[k])))
+        ts.append(("\(tag).v.\(p.name!)", Tensor(p.shape, data: st.v[k])))
       }
     }
-    let meta = ["format": Stage1Model.checkpointFormat, "version": "1", "config": model.configJSON,
-                "batches": String(batchesDone), "optG.step": String(optG.state.step), "optD.step": String(optD.state.step),
-                "state": state]
-    try Stage1SafeTensors.write(ts, metadata: meta, to: path)
+    ts.append(("trainer.lastUsed", Tensor([lastUsed.count], data: lastUsed.map { Float($0) })))
+    let meta = ["kind": Stage1Model.checkpointKind, "batches": String(batchesDone), "seed": String(seed),
+                "optG.step": String(optG.state.step), "optD.step": String(optD.state.step), "state": state]
+    try ModelFile.write(path: path, tensors: ts, config: model.configJSON, extraMetadata: meta)
   }
 
   /// Rebuilds a trainer from a checkpoint; returns it with the caller's `state` string.
   public static func loadCheckpoint(from path: String) throws -> (trainer: Stage1Trainer, state: String) {
-    let (tensors, meta) = try Stage1SafeTensors.read(path)
-    guard meta["format"] == Stage1Model.checkpointFormat else {
-      throw Stage1FileError.badFormat(path: path, reason: "not a checkpoint (format '\(meta["format"] ?? "missing")')")
+    let c = try ModelFile.read(path: path)
+    let kind = c.metadata["kind"] ?? "(none)"
+    guard kind == Stage1Model.checkpointKind else {
+      throw Stage1FileError.wrongKind(path: path, kind: kind, expected: "stage-1 checkpoint")
     }
-    let model = try Stage1Model(configJSON: meta["config"], path: path)
-    try model.assign(tensors, path: path)
-    let trainer = Stage1Trainer(model: model)
+    let model = try Stage1Model(configJSON: c.config, path: path)
+    try model.assign(c, path: path)
+    var byName: [String: [Float]] = [:]
+    for t in c.tensors { byName[t.name] = t.values }
+    let trainer = Stage1Trainer(model: model, seed: UInt64(c.metadata["seed"] ?? "0") ?? 0)
+    if let lu = byName["trainer.lastUsed"], lu.count == trainer.lastUsed.count { trainer.lastUsed = lu.map { Int($0) } }
     for (tag, opt) in [("optG", trainer.optG), ("optD", trainer.optD)] {
       var m: [[Float]] = [], v: [[Float]] = []
       for p in opt.parameters.tensors {
-        guard let a = tensors["\(tag).m.\(p.name!)"], let b = tensors["\(tag).v.\(p.name!)"] else { break }
-        m.append(a.values); v.append(b.values)
+        guard let a = byName["\(tag).m.\(p.name!)"], let b = byName["\(tag).v.\(p.name!)"] else { break }
+        m.append(a); v.append(b)
       }
-      opt.restore(step: Int(meta["\(tag).step"] ?? "0") ?? 0, m: m, v: v)
+      opt.restore(step: Int(c.metadata["\(tag).step"] ?? "0") ?? 0, m: m, v: v)
     }
-    trainer.setBatchesDone(Int(meta["batches"] ?? "0") ?? 0)
-    return (trainer, meta["state"] ?? "")
+    trainer.setBatchesDone(Int(c.metadata["batches"] ?? "0") ?? 0)
+    return (trainer, c.metadata["state"] ?? "")
   }
 }

@@ -23,6 +23,10 @@ public struct Stage1StepStats: Sendable {
   public var dLoss: Float = 0
   /// Codes used by this batch (N·L values).
   public var codes: [Int] = []
+  /// Codebook rows replaced by the dead-code restart after this step.
+  public var restarted: Int = 0
+  /// Encoder latents (N·L rows of D), kept only when dead-code restart is on.
+  var latents: [Float] = []
 }
 
 /// A batch in the network layouts, with its targets.
@@ -108,9 +112,11 @@ extension Stage1Model {
     generator.zeroGrad()
     // Stage A: encoder → VQ → decoder trunk, recorded once.
     let z = pointwise(encodeLatent(p.ratios, p.cond), quantW, quantB)
-    let q = vq(latentRows(z))
+    let rows = latentRows(z)
+    let q = vq(rows)
     stats.qLoss = q.loss.item
     stats.codes = q.indices
+    if config.deadCodeRestart > 0 { stats.latents = rows.data }
     let trunk = decoderTrunk(latentGrid(q.quantized, n: p.n), p.cond)
     // Stage B1: the head on a leaf copy of the trunk output, for L_nll.
     let h1 = Tensor(trunk.shape, data: trunk.data, requiresGrad: true)
@@ -188,9 +194,15 @@ public final class Stage1Trainer {
   public let optG: Adam, optD: Adam
   /// Batches trained so far (Lightning's global_step is twice this: two optimiser steps per batch).
   public private(set) var batchesDone = 0
+  /// Seed of the dead-code restart draws (the draw of batch b uses RNG(seed ^ b-derived)).
+  public let seed: UInt64
+  /// Batch index at which each code was last used (dead-code restart bookkeeping).
+  public internal(set) var lastUsed: [Int]
 
-  public init(model: Stage1Model) {
+  public init(model: Stage1Model, seed: UInt64 = 0) {
     self.model = model
+    self.seed = seed
+    lastUsed = [Int](repeating: 0, count: model.config.codebookSize)
     let c = model.config
     optG = Adam(model.generator, lr: c.learningRate, betas: (c.betas[0], c.betas[1]))
     optD = Adam(model.discriminator, lr: c.learningRate, betas: (c.betas[0], c.betas[1]))
@@ -210,7 +222,26 @@ public final class Stage1Trainer {
     }
     optD.update()
     batchesDone += 1
+    if model.config.deadCodeRestart > 0 { stats.restarted = restartDeadCodes(stats) }
+    stats.latents = []
     return stats
+  }
+
+  /// Replaces codes unused for `deadCodeRestart` batches by random latents of this batch.
+  func restartDeadCodes(_ stats: Stage1StepStats) -> Int {
+    for k in stats.codes { lastUsed[k] = batchesDone }
+    let window = model.config.deadCodeRestart, d = model.config.codeDim
+    let dead = lastUsed.indices.filter { batchesDone - lastUsed[$0] >= window }
+    let rows = stats.latents.count / d
+    guard !dead.isEmpty, rows > 0 else { return 0 }
+    var rng = RNG(seed: seed ^ (UInt64(batchesDone) &* 0x9E37_79B9_7F4A_7C15))
+    let cb = model.vq.codebook
+    for k in dead {
+      let r = rng.int(below: rows)
+      for j in 0..<d { cb.data[k * d + j] = stats.latents[r * d + j] }
+      lastUsed[k] = batchesDone
+    }
+    return dead.count
   }
 
   /// Sets the step counter (when resuming from a checkpoint).
