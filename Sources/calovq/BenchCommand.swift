@@ -7,6 +7,7 @@ struct BenchCommand: ParsableCommand {
     abstract: "Measure speed and memory (kernels, simulate, evaluate, generate ...).",
     subcommands: [
       // bench subcommands are registered here, one line each
+      BenchTrainCommand.self,
       BenchKernelsCommand.self,
     ]
   )

@@ -12,6 +12,7 @@ struct CalovqCommand: ParsableCommand {
     subcommands: [
       InfoCommand.self,
       BenchCommand.self,
+      TrainCommand.self, EncodeCommand.self, ReconstructCommand.self,
     ]
   )
 }
