@@ -116,7 +116,7 @@ public final class Stage1Model {
 
   // MARK: - Forward pieces (recorded when gradients are on)
 
-  /// pixels_R in network layout (unpadded) → encoder output (N, zC, grid…).
+  /// pixels_R in network layout (unpadded) → encoder output (ds1 (N, L, zC); conv (N, zC, Z', A')).
   func encodeLatent(_ ratios: Tensor, _ cond: Condition) -> Tensor {
     switch nets {
     case let .hybrid(enc, _, _):
@@ -129,24 +129,25 @@ public final class Stage1Model {
     }
   }
 
-  /// 1×1 conv as a GEMM over channels: x (N, Cin, …) with weight (Cout, Cin, 1[,1]) → (N, Cout, …).
+  /// 1×1 conv (quant_conv / post_quant_conv). ds1 latents are channels-last (N, L, Cin) and the
+  /// Conv1d weight (Cout, Cin, 1) is applied as one `linear`; conv latents are (N, Cin, Z, A).
   func pointwise(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
-    if x.rank == 3 { return x.conv1d(w, b) }
+    if config.isHybrid { return x.linear(w.reshaped([w.shape[0], w.shape[1]]), b) }
     return x.cylConv2d(w, b, padZ: false)
   }
 
-  /// Channels-first latents (N, D, grid…) → rows (N·L, D).
+  /// Latents → rows (N·L, D): ds1 (N, L, D) is already channels-last; conv (N, D, Z, A) is permuted.
   func latentRows(_ z: Tensor) -> Tensor {
-    let n = z.shape[0], d = z.shape[1]
-    let perm = z.rank == 3 ? [0, 2, 1] : [0, 2, 3, 1]
-    return z.permuted(perm).reshaped([n * latentCount, d])
+    let n = z.shape[0]
+    if config.isHybrid { return z.reshaped([n * latentCount, z.shape[2]]) }
+    return z.permuted([0, 2, 3, 1]).reshaped([n * latentCount, z.shape[1]])
   }
 
-  /// Rows (N·L, D) → channels-first (N, D, grid…).
+  /// Rows (N·L, D) → the latent layout (ds1 (N, L, D); conv (N, D, Z, A)).
   func latentGrid(_ rows: Tensor, n: Int) -> Tensor {
     let d = rows.shape[1]
-    let g = rows.reshaped([n] + latentShape + [d])
-    return g.permuted(latentShape.count == 1 ? [0, 2, 1] : [0, 3, 1, 2])
+    if config.isHybrid { return rows.reshaped([n, latentCount, d]) }
+    return rows.reshaped([n] + latentShape + [d]).permuted([0, 3, 1, 2])
   }
 
   /// Decoder part before the adaptive-weight layer: quantised grid (N, D, grid…) → h.

@@ -78,6 +78,24 @@ func logScale(_ x: Tensor, b: Float, c: Float) -> Tensor { (x * b).log1p() * (1 
 
 // MARK: - ds1 hybrid networks (§2.3, §4.1), all ReLU
 
+/// PyTorch Conv1d (zero padding (k−1)/2, stride 1) on channels-last activations, as ONE GEMM over
+/// all N·L positions: the k shifted copies are concatenated along channels into (N·L, k·Cin)
+/// (feature j·Cin + c; contiguous blocks, so the copies are cheap) and the PyTorch weight
+/// (Cout, Cin, k) is permuted to match, then `linear`. Per-sample GEMMs with L = 32 columns run far
+/// below BLAS peak; this keeps the reference's weights and math.
+/// x (N, L, Cin), weight (Cout, Cin, k), bias (Cout) → (N, L, Cout).
+func conv1dChannelsLast(_ x: Tensor, _ conv: Conv1d) -> Tensor {
+  let n = x.shape[0], L = x.shape[1], cin = x.shape[2]
+  let w = conv.weight, cout = w.shape[0], k = w.shape[2]
+  if k == 1 { return x.linear(w.reshaped([cout, cin]), conv.bias) }
+  let pad = (k - 1) / 2
+  let xp = x.padded(axis: 1, before: pad, after: pad)                                  // (N, L+2p, Cin)
+  let taps = (0..<k).map { xp.narrow(axis: 1, start: $0, length: L) }                  // k × (N, L, Cin)
+  let col = Tensor.concat(taps, axis: 2).reshaped([n * L, k * cin])                   // (N·L, k·Cin)
+  let wk = w.permuted([0, 2, 1]).reshaped([cout, k * cin])                            // (Cout, k·Cin)
+  return col.linear(wk, conv.bias).reshaped([n, L, cout])
+}
+
 /// ds1 encoder: [log(E/E_inc), Emb(cls)] → MLP → (N, latentChannels, L) → Conv1d stack → (N, zChannels, L).
 struct HybridEncoder {
   let emb: Embedding
@@ -98,14 +116,15 @@ struct HybridEncoder {
     out = Conv1d(ps, "\(name).out", in: arch.convChannels, out: arch.zChannels, kernel: 1, rng: &rng)
   }
 
-  /// x (N, P) log-scaled input, cls (N) → (N, zChannels, L).
+  /// x (N, P) log-scaled input, cls (N) → (N, L, zChannels) (channels-last).
   func callAsFunction(_ x: Tensor, cls: [Int]) -> Tensor {
     let n = x.shape[0]
     var h = Tensor.concat([x, emb(cls)], axis: 1)            // (N, P+3)
     for l in mlp { h = l(h).relu() }                          // (N, Cl·L)
-    h = h.reshaped([n, arch.latentChannels, arch.positions])  // channel-major (f → f/L, f%L)
-    for c in convs { h = c(h).relu() }
-    return out(h).relu()                                      // (N, zChannels, L)
+    // Channel-major as the reference's view (f → channel f/L, position f%L), then channels-last.
+    h = h.reshaped([n, arch.latentChannels, arch.positions]).permuted([0, 2, 1])   // (N, L, Cl)
+    for c in convs { h = conv1dChannelsLast(h, c).relu() }
+    return conv1dChannelsLast(h, out).relu()                  // (N, L, zChannels)
   }
 }
 
@@ -130,13 +149,13 @@ struct HybridDecoder {
     last = Linear(ps, "\(name).last", in: widths.last!, out: voxels, rng: &rng)
   }
 
-  /// q (N, zChannels, L), cls (N) → h (N, mlp width): everything before the last layer.
+  /// q (N, L, zChannels) channels-last, cls (N) → h (N, mlp width): everything before the last layer.
   func trunk(_ q: Tensor, cls: [Int]) -> Tensor {
-    let n = q.shape[0], L = q.shape[2]
-    let e = emb(cls).reshaped([n, arch.condDim, 1]).expanded(to: [n, arch.condDim, L])
-    var h = Tensor.concat([q, e], axis: 1)                    // (N, zC+3, L)
-    for c in convs { h = c(h).relu() }                        // (N, Cl, L)
-    h = h.reshaped([n, arch.latentChannels * L])
+    let n = q.shape[0], L = q.shape[1]
+    let e = emb(cls).reshaped([n, 1, arch.condDim]).expanded(to: [n, L, arch.condDim])
+    var h = Tensor.concat([q, e], axis: 2)                    // (N, L, zC+3): condition after the data channels
+    for c in convs { h = conv1dChannelsLast(h, c).relu() }    // (N, L, Cl)
+    h = h.permuted([0, 2, 1]).reshaped([n, arch.latentChannels * L])   // channel-major flatten
     for l in mlp { h = l(h).relu() }
     return h
   }
