@@ -32,6 +32,8 @@ public struct Stage1TrainOptions: Sendable {
   public var batchSize: Int?
   /// Continue from `outDir/checkpoint.safetensors`.
   public var resume: Bool = false
+  /// Write the final model file in float16 (half the size; checkpoints stay float32).
+  public var modelFloat16: Bool = false
 
   public init(dataset: DatasetKind, norm: NormMode? = nil, preset: String, dataPath: String, valPath: String? = nil,
               outDir: String) {
@@ -213,7 +215,7 @@ public final class Stage1TrainingJob {
                    usage: CodebookUsage(counts: usageCounts), secondsPerBatch: dt, eta: Double(remaining) * dt))
       if shouldStop() {
         try writeCheckpoint(elapsed: elapsed(), report)
-        try model.save(to: modelPath)
+        try model.save(to: modelPath, float16: options.modelFloat16)
         report(.stopped(batches: trainer.batchesDone))
         return
       }
@@ -221,7 +223,7 @@ public final class Stage1TrainingJob {
     }
     if batchInEpoch >= batchesPerEpoch, let v = val { report(validate(v, epoch: epoch)) }
     try writeCheckpoint(elapsed: elapsed(), report)
-    try model.save(to: modelPath)
+    try model.save(to: modelPath, float16: options.modelFloat16)
     report(.finished(modelPath: modelPath, batches: trainer.batchesDone, seconds: elapsed()))
   }
 

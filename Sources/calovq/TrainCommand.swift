@@ -56,6 +56,7 @@ struct TrainStage1Command: ParsableCommand {
   @Option(help: "Override the preset's batch size.") var batchSize: Int?
   @Option(help: "Print a progress line every N batches.") var logEvery: Int = 10
   @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+  @Flag(help: "Write the final model file in float16 (half the size).") var float16 = false
 
   func validate() throws {
     if let e = epochs, e <= 0 { throw ValidationError("--epochs must be positive") }
@@ -71,6 +72,7 @@ struct TrainStage1Command: ParsableCommand {
       var o = Stage1TrainOptions(dataset: kind, norm: normMode, preset: preset, dataPath: data, valPath: val, outDir: out)
       o.epochs = epochs; o.steps = steps; o.seed = seed; o.checkpointEvery = checkpointEvery
       o.limit = limit; o.valLimit = valLimit; o.batchSize = batchSize; o.resume = resume
+      o.modelFloat16 = float16
       let job = try Stage1TrainingJob(options: o)
       let c = job.model.config
       print("stage 1: \(c.dataset.rawValue) \(c.norm.rawValue) preset \(c.preset): generator \(job.model.generator.scalarCount) "

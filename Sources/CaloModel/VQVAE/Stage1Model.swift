@@ -224,6 +224,9 @@ public final class Stage1Model {
 
   /// Showers → code grids. energies (N) MeV, showers (N·P) MeV → codes (N·L) Int32, row-major grid.
   public func encode(energies: [Double], showers: [Float], batchSize: Int = 256) -> [Int32] {
+    guard showers.count == energies.count * config.voxels else {
+      fatalError("encode: \(showers.count) voxel values for \(energies.count) showers × \(config.voxels)")
+    }
     var out: [Int32] = []
     out.reserveCapacity(energies.count * latentCount)
     forChunks(energies.count, batchSize) { r in
@@ -240,8 +243,14 @@ public final class Stage1Model {
   /// Code grids → pixels_U (N·P) in CaloChallenge order, each normalisation group summing to 1
   /// (ds2 global: Z padding cropped and renormalised, §7.3). codes (N·L), energies (N) MeV.
   public func decode(codes: [Int32], energies: [Double], batchSize: Int = 256) -> [Float] {
-    precondition(codes.count == energies.count * latentCount, "decode: \(codes.count) codes for \(energies.count) showers × L=\(latentCount)")
-    precondition(codes.allSatisfy { $0 >= 0 && Int($0) < config.codebookSize }, "decode: codes must be in 0..<\(config.codebookSize)")
+    // Explicit traps: this module is compiled with -Ounchecked, which removes preconditions, and a
+    // bad code would otherwise read outside the codebook.
+    guard codes.count == energies.count * latentCount else {
+      fatalError("decode: \(codes.count) codes for \(energies.count) showers × L=\(latentCount)")
+    }
+    guard codes.allSatisfy({ $0 >= 0 && Int($0) < config.codebookSize }) else {
+      fatalError("decode: codes must be in 0..<\(config.codebookSize)")
+    }
     var out: [Float] = []
     out.reserveCapacity(energies.count * config.voxels)
     forChunks(energies.count, batchSize) { r in
