@@ -95,6 +95,7 @@ public enum Stage1JobError: Error, CustomStringConvertible {
 }
 
 /// A stage-1 training run: construct (loads data, builds or resumes the model), then `run`.
+/// The training showers are held in memory (10k ds3 showers ≈ 1.6 GB; use `limit` to cap).
 public final class Stage1TrainingJob {
   public let options: Stage1TrainOptions
   public let trainer: Stage1Trainer
