@@ -53,7 +53,7 @@ public enum Stage1Loaders {
   public typealias Loader = @Sendable (String) throws -> (any ShowerCodec)?
 
   /// The built-in loaders, tried in order.
-  public static let all: [Loader] = []
+  public static let all: [Loader] = [vqvae]
 
   /// Loads `path` with the first loader that recognises it (`extra` loaders are tried first).
   public static func load(_ path: String, extra: [Loader] = []) throws -> any ShowerCodec {

@@ -9,14 +9,19 @@ import CaloTensor
 import Foundation
 
 /// A flag another thread (a signal handler) sets to ask a long job to stop after the current step.
+/// It counts requests so that a second Ctrl-C can mean "exit now".
 public final class StopFlag: @unchecked Sendable {
   private let lock = NSLock()
-  private var stopped = false
+  private var requests = 0
   public init() {}
   /// Asks the job to stop.
-  public func stop() { lock.lock(); stopped = true; lock.unlock() }
+  public func stop() { _ = raise() }
+  /// Asks the job to stop and returns how many times that has been asked so far.
+  public func raise() -> Int { lock.lock(); defer { lock.unlock() }; requests += 1; return requests }
   /// Whether a stop was requested.
-  public var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+  public var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return requests > 0 }
+  /// Same as `isStopped`.
+  public var isRaised: Bool { isStopped }
 }
 
 /// Options of a stage-2 training run.

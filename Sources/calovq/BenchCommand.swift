@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
     subcommands: [
       // bench subcommands are registered here, one line each
       BenchSimulateCommand.self,
+      BenchTrainCommand.self,
       BenchKernelsCommand.self,
       BenchGenerateCommand.self,
       BenchEvaluateCommand.self,

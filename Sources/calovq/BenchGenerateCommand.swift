@@ -33,13 +33,16 @@ struct BenchGenerateCommand: ParsableCommand {
       default: throw ValidationError("--norm must be paper, global or layerwise")
       }
       print("Calo-VQ generation benchmark: \(preset) GPT presets, random weights, \(lanes ?? Compute.lanes) cores; "
-            + "stage 1 is n/a until a VQ-VAE loader is in this build")
+            + "stage 1 = the matching VQ-VAE preset with random weights")
       print(GenerateBenchRow.header)
       for k in kinds {
         let cfg = try GPTPresets.config(dataset: k, layerwise: lw, preset: preset)
         let label = k.rawValue + (cfg.rTokens.valueCount > 1 ? "-lw" : "")
+        let s1 = try Stage1Presets.config(dataset: k, norm: cfg.rTokens.valueCount > 1 ? .layerwise : .global,
+                                          preset: preset)
+        let codec = Stage1Model(config: s1, seed: 7)
         for row in try benchGenerate(config: cfg, label: label, batches: batches, repeats: repeats,
-                                     lanes: lanes ?? Compute.lanes) {
+                                     lanes: lanes ?? Compute.lanes, codec: codec) {
           print(row.line)
         }
       }

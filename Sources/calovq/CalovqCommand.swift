@@ -14,9 +14,10 @@ struct CalovqCommand: ParsableCommand {
       GeometryCommand.self,
       BenchCommand.self,
       SimulateCommand.self,
-      GenerateCommand.self, MergeCommand.self, TrainStage2Group.self,
+      GenerateCommand.self, MergeCommand.self,
       ExploreCommand.self,
       EvaluateCommand.self,
+      TrainCommand.self, EncodeCommand.self, ReconstructCommand.self,
     ]
   )
 }

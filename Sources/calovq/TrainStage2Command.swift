@@ -56,9 +56,3 @@ struct TrainStage2Command: ParsableCommand {
     }
   }
 }
-
-/// Stand-alone `train` group of this branch (replaced by TrainCommand's group at merge).
-struct TrainStage2Group: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "train", abstract: "Train Calo-VQ models.", subcommands: [TrainStage2Command.self])
-}

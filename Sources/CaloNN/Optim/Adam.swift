@@ -59,5 +59,20 @@ public final class Adam {
 
   /// Clears all gradients (call before each backward).
   public func zeroGrad() { parameters.zeroGrad() }
+
+  /// The optimiser state for checkpoints: step count and the first/second moments per parameter
+  /// (parameter order; empty lists before the first update).
+  public var state: (step: Int, m: [[Float]], v: [[Float]]) { (step, m, v) }
+
+  /// Restores a state from `state` (same parameter order and sizes), so training resumes exactly.
+  public func restore(step: Int, m: [[Float]], v: [[Float]]) {
+    precondition(m.count == v.count && m.count <= parameters.tensors.count, "Adam.restore: \(m.count) moments for \(parameters.tensors.count) parameters")
+    for (k, mk) in m.enumerated() {
+      precondition(mk.count == parameters.tensors[k].count && v[k].count == mk.count, "Adam.restore: moment \(k) size mismatch")
+    }
+    self.step = step
+    self.m = m
+    self.v = v
+  }
 }
 

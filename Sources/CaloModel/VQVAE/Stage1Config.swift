@@ -1,0 +1,125 @@
+// The stage-1 (VQ-VAE + discriminator) configuration: a plain Codable value that fully determines
+// the networks, the preprocessing and the training hyper-parameters. It is stored as JSON in the
+// model file's metadata, so a model file can be rebuilt without knowing which preset made it.
+import CaloGeometry
+
+/// How the decoder output is normalised and what R means (calovq_facts.md §1.3).
+public enum NormMode: String, Codable, Sendable, CaseIterable {
+  /// One R = E_dep/E_inc per shower; the decoder output sums to 1 over the whole shower.
+  case global
+  /// One R per calorimeter layer (E_layer/E_inc); the decoder output sums to 1 within each layer.
+  case layerwise
+}
+
+/// One layer of a cylindrical network, in the order the reference spec strings list them
+/// (calovq_facts.md §2.1 "spec mini-language"). Convolutions are followed by SiLU.
+public enum ConvOp: Codable, Equatable, Sendable {
+  /// CylConv to `out` channels, kernel (kz, ka), stride (sz, sa), zero Z padding when `padZ`; + SiLU.
+  case conv(out: Int, kz: Int, ka: Int, sz: Int, sa: Int, padZ: Bool)
+  /// CylConvT to `out` channels (non-centred angular wrap); + SiLU.
+  case convT(out: Int, kz: Int, ka: Int, sz: Int, sa: Int, padZ: Bool)
+  /// FFTDown along A by `n` samples.
+  case fftDown(Int)
+  /// FFTInterp along A by `n` samples.
+  case fftInterp(Int)
+  /// Zero rows in front / behind along Z.
+  case zPad(Int, Int)
+  /// Remove rows in front / behind along Z.
+  case zCrop(Int, Int)
+
+  /// 3×3 stride-1 CylConv (the spec default), optionally Z-padded.
+  public static func c(_ out: Int, p: Bool = false) -> ConvOp { .conv(out: out, kz: 3, ka: 3, sz: 1, sa: 1, padZ: p) }
+  /// 3×3 stride-1 CylConvT, optionally Z-padded.
+  public static func t(_ out: Int, p: Bool = false) -> ConvOp { .convT(out: out, kz: 3, ka: 3, sz: 1, sa: 1, padZ: p) }
+}
+
+/// ds1 "hybrid1d" sizes (calovq_facts.md §2.3 and §4.1). Paper: mlp [512, 512], latentChannels 32,
+/// positions 32, convChannels 256, zChannels 256, disc [512, 256, 128, 128, 64].
+public struct HybridArch: Codable, Equatable, Sendable {
+  /// Hidden widths of the encoder MLP before the last layer (the decoder mirrors them reversed).
+  public var mlp: [Int]
+  /// Channels of the MLP output reshaped to (channels, positions); the MLP's last width is their product.
+  public var latentChannels: Int
+  /// Latent length L (positions of the 1-D grid).
+  public var positions: Int
+  /// Width of the Conv1d stack (3 k=3 convolutions in encoder and decoder).
+  public var convChannels: Int
+  /// Encoder output channels (input of quant_conv, output of post_quant_conv).
+  public var zChannels: Int
+  /// Hidden widths of the discriminator MLP (output is one logit).
+  public var disc: [Int]
+  /// Width of the learned E_inc class embedding (15 classes → 3).
+  public var condDim: Int = 3
+}
+
+/// Cylindrical encoder/decoder/discriminator specs (calovq_facts.md §2.4–2.6, §4.1).
+public struct ConvArch: Codable, Equatable, Sendable {
+  /// Z rows zero-padded in front of / behind the data before the log transform (ds2 (4,8) in
+  /// preprocessing, ds3-norm (4,8) "internal"; (0,0) for ds3, whose encoder spec starts with a ZPad).
+  public var inputZPad: [Int]
+  public var encoder: [ConvOp]
+  /// Channels of the encoder's final 1×1 conv (quant_conv input).
+  public var zChannels: Int
+  public var decoder: [ConvOp]
+  /// Z rows removed after the decoder's final 1×1 conv (ds3-norm (4,8); ds2 layer-wise (4,8); else (0,0)).
+  public var outputZCrop: [Int]
+  public var disc: [ConvOp]
+}
+
+/// Which network family a config uses.
+public enum Stage1Arch: Codable, Equatable, Sendable {
+  case hybrid(HybridArch)
+  case conv(ConvArch)
+}
+
+/// Everything that defines a stage-1 model and its training (calovq_facts.md §1–5).
+public struct Stage1Config: Codable, Equatable, Sendable {
+  /// Format version of this JSON (bump on incompatible changes).
+  public var version: Int = 1
+  public var dataset: DatasetKind
+  public var norm: NormMode
+  /// Preset name this config came from ("paper", "sample", "tiny" or "custom").
+  public var preset: String
+  /// Codebook size K (1024 everywhere in the reference).
+  public var codebookSize: Int
+  /// Code dimension D (256, or 192 for ds3 global).
+  public var codeDim: Int
+  public var arch: Stage1Arch
+  /// Log transform x' = ln(1 + b·x)/c of encoder and discriminator inputs (§1.4).
+  public var logB: Float
+  public var logC: Float
+
+  // MARK: Training (§4–5)
+  /// Showers per step (ds1 512, ds2/ds3 256).
+  public var batchSize: Int
+  /// Adam learning rate for both optimisers (base lr × batch size).
+  public var learningRate: Float
+  /// Adam betas (0.5, 0.9) for both optimisers.
+  public var betas: [Float] = [0.5, 0.9]
+  /// Reconstruction loss power: 1 = summed |Δ| (ds1), 2 = summed Δ² (ds2/ds3), mean over showers.
+  public var pixelPower: Int
+  /// The GAN turns on when Lightning's global_step (2 per batch) exceeds this (ds1 50, else 500).
+  public var discStart: Int
+  /// Multiplier of the adaptive GAN weight (ds1 0.1, else 0.8).
+  public var discWeight: Float
+  /// Energy-centre and width loss weights (ds1-photon 0.1/0.1, ds2 and ds3-norm 1e-4, else 0).
+  public var ecWeight: Float
+  public var widthWeight: Float
+  /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
+  public var beta: Float = 0.25
+  /// ds1 training noise: + U[0,1)·this many keV on every voxel, once at load time (1.0 for ds1).
+  public var noiseKeV: Float
+  /// One random angular roll per batch (ds2, ds3-norm).
+  public var rollAugment: Bool
+  /// Per-shower random angular flip with p = 0.5 (ds2, ds3-norm).
+  public var flipAugment: Bool
+  /// Dead-code restart window in batches; 0 = off (the reference). When > 0, a code unused for
+  /// this many batches is replaced by a random encoder output of the current batch. Our addition for
+  /// the small presets, whose gradient-trained codebook otherwise collapses to a handful of codes.
+  public var deadCodeRestart: Int = 0
+
+  /// Voxels per shower.
+  public var voxels: Int { dataset.voxelCount }
+  /// Is this the ds1 hybrid family?
+  public var isHybrid: Bool { if case .hybrid = arch { return true } else { return false } }
+}

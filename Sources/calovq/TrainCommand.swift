@@ -1,0 +1,124 @@
+import ArgumentParser
+import CaloGeometry
+import CaloModel
+import CaloPipeline
+import Foundation
+
+/// `calovq train ...`: stage 1 (VQ-VAE + discriminator) and stage 2 (GPT).
+struct TrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train", abstract: "Train the Calo-VQ stages.",
+    subcommands: [TrainStage1Command.self, TrainStage2Command.self])
+}
+
+/// Parses --norm.
+func parseNorm(_ s: String?) throws -> NormMode? {
+  guard let s else { return nil }
+  guard let n = NormMode(rawValue: s) else { throw ValidationError("unknown --norm '\(s)'; use global or layerwise") }
+  return n
+}
+
+func formatDuration(_ s: Double) -> String {
+  let t = Int(s.rounded())
+  return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", (t % 3600) / 60))m" : "\(t / 60)m\(String(format: "%02d", t % 60))s"
+}
+
+struct TrainStage1Command: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "stage1",
+    abstract: "Train the stage-1 VQ-VAE with discriminator (Ctrl-C: finish the batch, checkpoint, exit).",
+    discussion: """
+      Writes OUT/checkpoint.safetensors every --checkpoint-every batches and at exit, and \
+      OUT/stage1.safetensors (the model with its config) at the end. --resume continues exactly.
+      """)
+
+  @Option(help: "Dataset: ds1-photon, ds1-pion, ds2, ds3.") var dataset: String
+  @Option(help: "Normalisation: global or layerwise (default: the reference's, ds1 layerwise, ds2/ds3 global).")
+  var norm: String?
+  @Option(help: "Preset: paper, sample or tiny.") var preset: String = "sample"
+  @Option(help: "Training showers (CaloChallenge HDF5).") var data: String
+  @Option(help: "Validation showers (HDF5), evaluated after every epoch.") var val: String?
+  @Option(help: "Output folder.") var out: String
+  @Option(help: "Epochs to train (default 10 unless --steps is given).") var epochs: Int?
+  @Option(help: "Total batches to train.") var steps: Int?
+  @Option(help: "Seed of initialisation, shuffling and augmentations.") var seed: UInt64 = 1337
+  @Option(help: "Checkpoint every N batches.") var checkpointEvery: Int = 200
+  @Option(help: "Use only the first N training showers.") var limit: Int?
+  @Option(help: "Validation showers to use.") var valLimit: Int = 2000
+  @Option(help: "Override the preset's batch size.") var batchSize: Int?
+  @Option(help: "Print a progress line every N batches.") var logEvery: Int = 10
+  @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+  @Flag(help: "Write the final model file in float16 (half the size).") var float16 = false
+
+  func validate() throws {
+    if let e = epochs, e <= 0 { throw ValidationError("--epochs must be positive") }
+    if let s = steps, s <= 0 { throw ValidationError("--steps must be positive") }
+    if checkpointEvery <= 0 || logEvery <= 0 { throw ValidationError("--checkpoint-every and --log-every must be positive") }
+    if let b = batchSize, b <= 0 { throw ValidationError("--batch-size must be positive") }
+  }
+
+  func run() throws {
+    let kind = try parseDataset(dataset)
+    let normMode = try parseNorm(norm)
+    try reportingErrors {
+      var o = Stage1TrainOptions(dataset: kind, norm: normMode, preset: preset, dataPath: data, valPath: val, outDir: out)
+      o.epochs = epochs; o.steps = steps; o.seed = seed; o.checkpointEvery = checkpointEvery
+      o.limit = limit; o.valLimit = valLimit; o.batchSize = batchSize; o.resume = resume
+      o.modelFloat16 = float16
+      let job = try Stage1TrainingJob(options: o)
+      let c = job.model.config
+      print("stage 1: \(c.dataset.rawValue) \(c.norm.rawValue) preset \(c.preset): generator \(job.model.generator.scalarCount) "
+        + "/ discriminator \(job.model.discriminator.scalarCount) parameters, latent \(job.model.latentShape), K \(c.codebookSize), "
+        + "D \(c.codeDim); \(job.batchesPerEpoch) batches of \(c.batchSize) per epoch, \(job.plannedBatches) planned"
+        + (resume ? ", resuming at batch \(job.trainer.batchesDone)" : ""))
+      let stop = StopFlag()
+      signal(SIGINT, SIG_IGN)
+      let src = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+      src.setEventHandler {
+        if stop.raise() > 1 { FileHandle.standardError.write(Data("interrupted twice: exiting without a checkpoint\n".utf8)); Foundation.exit(130) }
+        FileHandle.standardError.write(Data("stopping after this batch (Ctrl-C again to abort)...\n".utf8))
+      }
+      src.resume()
+      try job.run(shouldStop: { stop.isRaised }) { ev in
+        switch ev {
+        case let .step(epoch, batch, perEpoch, total, st, usage, spb, eta):
+          guard total % logEvery == 0 || batch == 1 else { return }
+          print(String(format: "epoch %d [%d/%d] batch %d | rec %.5g q %.4g g %.4g λ %.3g d %.4g%@ | codes %d/%d ppl %.1f dead %d | %.2f s/batch ETA %@",
+                       epoch + 1, batch, perEpoch, total, st.rec, st.qLoss, st.gLoss, st.lambda, st.dLoss,
+                       c.ecWeight > 0 ? String(format: " ec %.3g w %.3g", st.ec, st.width) : "",
+                       usage.used, c.codebookSize, usage.perplexity, usage.dead, spb, formatDuration(eta ?? 0)))
+        case let .validation(epoch, rec, q, usage, n):
+          print(String(format: "validation epoch %d (%d showers): rec %.5g q %.4g | codes %d/%d ppl %.1f dead %d",
+                       epoch + 1, n, rec, q, usage.used, c.codebookSize, usage.perplexity, usage.dead))
+        case let .checkpoint(path): print("checkpoint: \(path)")
+        case let .stopped(b): print("stopped after batch \(b); continue with the same command plus --resume")
+        case let .finished(path, b, secs): print("done: \(b) batches in \(formatDuration(secs)); model: \(path)")
+        }
+        fflush(nil)  // flush all streams (stdout is not concurrency-safe to name in Swift 6)
+      }
+      src.cancel()
+    }
+  }
+}
+
+/// `calovq bench train`: stage-1 training-step throughput.
+struct BenchTrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train", abstract: "Stage-1 training step throughput (generator + discriminator, GAN on) on toy showers.")
+  @Option(help: "Dataset.") var dataset: String = "ds1-photon"
+  @Option(help: "Normalisation (global/layerwise).") var norm: String?
+  @Option(help: "Preset.") var preset: String = "paper"
+  @Option(help: "Batch size (default: the preset's).") var batchSize: Int?
+  @Option(help: "Timed steps.") var steps: Int = 3
+
+  func run() throws {
+    let kind = try parseDataset(dataset)
+    let n = try parseNorm(norm)
+    try reportingErrors {
+      let r = try benchStage1Train(dataset: kind, norm: n, preset: preset, batchSize: batchSize, steps: steps)
+      print(String(format: "stage-1 train step %@ %@ preset %@ (generator %d params), batch %d: %.3f s/step, %.0f showers/s",
+                   r.dataset.rawValue, r.norm.rawValue, r.preset, r.generatorParameters, r.batchSize, r.secondsPerStep,
+                   r.showersPerSecond))
+    }
+  }
+}

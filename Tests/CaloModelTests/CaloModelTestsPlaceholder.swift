@@ -1,4 +1,0 @@
-import XCTest
-
-// Placeholder until the module's real tests land.
-final class CaloModelTestsPlaceholder: XCTestCase {}
