@@ -39,17 +39,17 @@ let package = Package(
     .systemLibrary(name: "CNcurses", providers: [.apt(["libncursesw5-dev"])]),
 
     // MARK: - Core libraries
-    .target(name: "CaloGeometry", swiftSettings: plain),
-    .target(name: "CaloData", dependencies: ["CHDF5", "CaloGeometry"], swiftSettings: plain),
-    .target(name: "CaloMetrics", dependencies: ["CaloGeometry", "COpenBLAS"], swiftSettings: fast),
-    .target(name: "CaloSim", dependencies: ["CaloGeometry", "CaloData"], swiftSettings: fast),
+    .target(name: "CaloGeometry", exclude: ["README.md"], swiftSettings: plain),
+    .target(name: "CaloData", dependencies: ["CHDF5", "CaloGeometry"], exclude: ["README.md"], swiftSettings: plain),
+    .target(name: "CaloMetrics", dependencies: ["CaloGeometry", "COpenBLAS"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "CaloSim", dependencies: ["CaloGeometry", "CaloData"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "CaloTensor", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "CaloNN", dependencies: ["CaloTensor"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "CaloModel", dependencies: ["CaloNN", "CaloTensor", "CaloGeometry"], swiftSettings: fast),
+    .target(name: "CaloModel", dependencies: ["CaloNN", "CaloTensor", "CaloGeometry"], exclude: ["GPT/README.md", "README.md"], swiftSettings: fast),
     .target(
       name: "CaloPipeline",
       dependencies: ["CaloModel", "CaloData", "CaloMetrics", "CaloSim", "CaloGeometry"],
-      swiftSettings: fast),
+      exclude: ["README.md"], swiftSettings: fast),
 
     // MARK: - Application
     .target(
