@@ -49,7 +49,7 @@ let package = Package(
     .target(
       name: "CaloPipeline",
       dependencies: ["CaloModel", "CaloData", "CaloMetrics", "CaloSim", "CaloGeometry"],
-      swiftSettings: fast),
+      exclude: ["README.md"], swiftSettings: fast),
 
     // MARK: - Application
     .target(
