@@ -124,7 +124,8 @@ public enum ClassifierError: Error, CustomStringConvertible, Equatable {
     case let .tooMuchMemory(mode, bytes, limit, n, suggestion):
       return String(format: "%@ with %d showers per class needs about %.1f GB (limit %.1f GB); ", mode.rawValue, n,
                     Double(bytes) / 1e9, Double(limit) / 1e9)
-        + "pass --classifier-showers \(suggestion) (or fewer) to subsample both classes."
+        + (suggestion >= 10 ? "pass --classifier-showers \(suggestion) (or fewer) to subsample both classes."
+                            : "the network alone is too large; use a smaller --classifier-width.")
     }
   }
 }
