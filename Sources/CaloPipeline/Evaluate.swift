@@ -33,6 +33,9 @@ public struct EvaluationOptions: Sendable {
   public var distances = true
   public var fpd = FPDOptions()
   public var kpd = KPDOptions()
+  /// Classifier tests to run (none by default; they train a network and take minutes).
+  public var classifierModes: [ClassifierMode] = []
+  public var classifier = ClassifierOptions()
   public init() {}
 }
 
@@ -51,6 +54,8 @@ public struct EvaluationResult: Sendable {
   public var kpd: ValueWithError?
   /// Wall time per phase in seconds, in execution order.
   public var timings: [(phase: String, seconds: Double)]
+  /// Classifier tests, in the order of `EvaluationOptions.classifierModes` (empty if none ran).
+  public var classifiers: [ClassifierResult] = []
 }
 
 /// Evaluates `generated` against `reference` (CaloChallenge HDF5 files).
@@ -83,12 +88,28 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
     return r
   }
 
+  // Classifier inputs are collected during the normal passes; sizes and memory are checked first.
+  let modes = options.classifierModes
+  var refInputs: ClassifierInputCollector?, genInputs: ClassifierInputCollector?
+  var classifierNote: String?
+  if !modes.isEmpty {
+    let selection = ClassifierSelection(generated: gen.count, reference: ref.count,
+                                        limit: options.classifier.maxShowersPerClass, seed: options.classifier.seed)
+    try checkClassifierFeasible(kind: kind, modes: modes, perClass: selection.perClass, options: options.classifier)
+    refInputs = ClassifierInputCollector(kind: kind, modes: modes, keep: selection.referenceKeep,
+                                         expectedRows: selection.perClass)
+    genInputs = ClassifierInputCollector(kind: kind, modes: modes, keep: selection.generatedKeep,
+                                         expectedRows: selection.perClass)
+    classifierNote = selection.note
+  }
+
   var builder = ReferenceBuilder(kind: kind)
   var refVectors = FeatureMatrix(cols: cols)
   try timed("reference features") {
     try prefetchingBatches(ref, size: batch) { b in
       let t = builder.addFeatures(energies: b.energies, showers: b.showers)
       if options.distances { refVectors.append(t) }
+      refInputs?.add(energies: b.energies, showers: b.showers, features: t)
     }
   }
   builder.endFeaturePass()
@@ -99,6 +120,7 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
     try prefetchingBatches(gen, size: batch) { b in
       let t = genHists.add(energies: b.energies, showers: b.showers)
       if options.distances { genVectors.append(t) }
+      genInputs?.add(energies: b.energies, showers: b.showers, features: t)
     }
   }
   // The second reference pass (voxel histogram) is bound by single-threaded gzip inflation inside
@@ -134,9 +156,19 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
                   pass.seconds))
   let refHists = pass.builder.finish()
   let comparisons = timed("separation powers") { compare(reference: refHists, generated: genHists) }
+  var classifiers: [ClassifierResult] = []
+  if let g = genInputs, let r = refInputs {
+    for mode in modes {
+      let result = try timed("classifier \(mode.rawValue) (\(options.classifier.repeats) run(s))") {
+        try runClassifierTest(generated: g.matrix(mode), reference: r.matrix(mode), kind: kind, mode: mode,
+                              options: options.classifier, note: classifierNote)
+      }
+      classifiers.append(result)
+    }
+  }
   return EvaluationResult(kind: kind, generatedPath: generated, referencePath: reference, generatedCount: gen.count,
                           referenceCount: ref.count, comparisons: comparisons, separations: separations(comparisons),
-                          fpd: fpdValue, kpd: kpdValue, timings: timings)
+                          fpd: fpdValue, kpd: kpdValue, timings: timings, classifiers: classifiers)
 }
 
 /// Like `ShowerFileReader.forEachBatch`, but reads the next batch on a background queue while `body`

@@ -75,6 +75,7 @@ extension EvaluationResult {
     } else {
       s += "KPD (x10^3): not computed\n"
     }
+    if !classifiers.isEmpty { s += "\n" + classifierReport(classifiers) }
     return s
   }
 
@@ -90,11 +91,13 @@ extension EvaluationResult {
       var separations: [SeparationEntry]
       var fpd: ValueWithError?
       var kpd: ValueWithError?
+      var classifiers: [ClassifierResult]?
       var timingsSeconds: [String: Double]
     }
     let doc = Doc(dataset: kind.rawValue, generated: generatedPath, reference: referencePath,
                   generatedShowers: generatedCount, referenceShowers: referenceCount,
                   thresholdMeV: kind.voxelThresholdMeV, separations: separations, fpd: fpd, kpd: kpd,
+                  classifiers: classifiers.isEmpty ? nil : classifiers,
                   timingsSeconds: Dictionary(timings.map { ($0.phase, $0.seconds) }, uniquingKeysWith: +))
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
