@@ -151,6 +151,10 @@ public final class Stage2Trainer {
   let log: (String) -> Void
   /// Largest value of each tokenised R seen so far (becomes `GPTConfig.rLimits`).
   var rSeenMax: [Float]
+  /// Target sequences by batch block, kept when the dataset has no augmentation (ds1, ds3 global): the
+  /// frozen stage-1 encoder then maps a block to the same codes every epoch, and encoding costs more than
+  /// the GPT step. Augmented datasets are encoded afresh each time. ~10 MB for 60k ds1 showers.
+  var targetCache: [Int: [Int32]] = [:]
 
   public var checkpointPath: String { options.outDir + "/checkpoint.safetensors" }
   public var modelPath: String { options.outDir + "/stage2.safetensors" }
@@ -230,9 +234,16 @@ public final class Stage2Trainer {
       for i in stride(from: spe - 1, to: 0, by: -1) { order.swapAt(i, prng.int(below: i + 1)) }
       var batch = try reader.read(from: order[k] * B, count: B)
       var rng = RNG(seed: derivedSeed(options.seed, 3, UInt64(step)))
-      Stage2Augmentation.apply(&batch.showers, count: batch.count, dataset: dataset,
-                               layerwise: gpt.config.rTokens.valueCount > 1, rng: &rng)
-      let tg = try targets(energies: batch.energies, showers: batch.showers)
+      let layerwise = gpt.config.rTokens.valueCount > 1
+      let aug = Stage2Augmentation.kinds(dataset, layerwise: layerwise)
+      Stage2Augmentation.apply(&batch.showers, count: batch.count, dataset: dataset, layerwise: layerwise, rng: &rng)
+      let tg: [Int32]
+      if !aug.roll && !aug.flip, let cached = targetCache[order[k]] {
+        tg = cached
+      } else {
+        tg = try targets(energies: batch.energies, showers: batch.showers)
+        if !aug.roll && !aug.flip { targetCache[order[k]] = tg }
+      }
       gpt.parameters.zeroGrad()
       let loss = gpt.loss(targets: tg, energies: batch.energies, training: true, rng: &rng)
       loss.backward()
