@@ -13,6 +13,8 @@ public struct ExplorerOptions: Sendable {
   public var dataset: DatasetKind
   /// Incident energy shown first (MeV); nil for the dataset's default.
   public var energyMeV: Double?
+  /// Model variant shown first.
+  public var normalisation: Normalisation
   public var worker: WorkerConfig
   public var themes: ThemeLibrary
   public var themeIndex: Int
@@ -23,13 +25,15 @@ public struct ExplorerOptions: Sendable {
   /// Process environment (NO_COLOR, TERM).
   public var environment: [String: String]
 
-  public init(datasets: [DatasetKind], dataset: DatasetKind, energyMeV: Double? = nil, worker: WorkerConfig,
+  public init(datasets: [DatasetKind], dataset: DatasetKind, energyMeV: Double? = nil,
+              normalisation: Normalisation = .global, worker: WorkerConfig,
               themes: ThemeLibrary, themeIndex: Int = 0, ascii: Bool = false, colors: ColorDepth? = nil,
               environment: [String: String] = ProcessInfo.processInfo.environment)
   {
     self.datasets = datasets
     self.dataset = dataset
     self.energyMeV = energyMeV
+    self.normalisation = normalisation
     self.worker = worker
     self.themes = themes
     self.themeIndex = themeIndex
@@ -49,6 +53,7 @@ public final class ExplorerSession {
     self.options = options
     state = ViewState(datasets: options.datasets, dataset: options.dataset, energyMeV: options.energyMeV,
                       themeIndex: options.themeIndex, themeCount: options.themes.themes.count)
+    state.normalisation = options.normalisation
     worker = ExplorerWorker(config: options.worker)
   }
 

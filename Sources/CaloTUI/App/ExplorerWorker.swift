@@ -198,8 +198,9 @@ public final class ExplorerWorker: @unchecked Sendable {
         let codes = try m.encode(work.referenceShowers.map(\.voxels), energies: work.referenceShowers.map(\.energyMeV))
         var usage = [Int](repeating: 0, count: m.codebookSize)
         for k in codes where Int(k) < usage.count { usage[Int(k)] += 1 }
+        let n = work.referenceShowers.count  // read before the write access to `work` below begins
         work.variants[c.normalisation]?.referenceUsage = usage
-        work.variants[c.normalisation]?.referenceUsageShowers = work.referenceShowers.count
+        work.variants[c.normalisation]?.referenceUsageShowers = n
       } catch {
         work.notice = "encoding the reference failed: \(error)"
       }
@@ -244,11 +245,13 @@ public final class ExplorerWorker: @unchecked Sendable {
       v.stepMs = 0
     }
     var candidates: [TokenCandidate] = []
+    var drawnP: Float?
     if toEnd {
       _ = sampler.run()
     } else {
       sampler.step()
       candidates = ModelShowerSource.candidates(sampler, k: 8)
+      drawnP = sampler.probabilities(sequence: 0)[Int(sampler.lastTokens[0])]
     }
     v.stepMs += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     let tokens = m.split(sampler.tokens.prefix(sampler.position))
@@ -256,6 +259,7 @@ public final class ExplorerWorker: @unchecked Sendable {
     var panel = TokenPanel(kind: .stepping, title: "step by step: \(sampler.position)/\(T) tokens at "
                              + formatEnergy(c.energyMeV), tokens: tokens, candidates: candidates,
                            lastToken: toEnd ? nil : sampler.lastTokens.first)
+    panel.lastProbability = drawnP
     if sampler.isFinished {
       v.stepper = nil
       work.variants[c.normalisation] = v

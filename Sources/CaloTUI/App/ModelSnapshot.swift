@@ -14,7 +14,7 @@ public struct ModelSummary: Sendable, Equatable {
   public var latentShape: [Int]
   /// Auxiliary R tokens per sequence.
   public var rTokenCount: Int
-  /// "R", or "ΣR", "L0", ... per tokenised R value.
+  /// "R", or "sum", "L0", ... per tokenised R value.
   public var valueNames: [String]
 }
 
@@ -79,8 +79,9 @@ public struct TokenPanel: Sendable, Equatable {
   public var tokens: ShowerTokens
   /// Most likely candidates of the last drawn token (stepping only), best first.
   public var candidates: [TokenCandidate]
-  /// The token drawn at the last step.
+  /// The token drawn at the last step and its probability.
   public var lastToken: Int32?
+  public var lastProbability: Float?
   /// Encoded: the reference shower (MeV). Shape (voxels).
   public var original: [Float]?
   /// Encoded: its stage-1 reconstruction (MeV). Shape (voxels).

@@ -16,7 +16,7 @@ public struct ShowerTokens: Sendable, Equatable {
   public var rTokens: [Int32]
   /// Tokens per R value (1 or 2).
   public var tokensPerValue: Int
-  /// What each R value is: "R" (global) or "ΣR", "L0", "L1", ... (layer-wise). Shape (valueCount).
+  /// What each R value is: "R" (global) or "sum", "L0", "L1", ... (layer-wise). Shape (valueCount).
   public var valueNames: [String]
   /// The R value each complete group of digits decodes to (before the layer-wise rescaling to ΣR).
   public var values: [Float]
@@ -139,14 +139,14 @@ public final class ModelShowerSource: ShowerSource {
                         codes: codes, latentShape: latentShape)
   }
 
-  /// "R", or "ΣR" and the layer names of a layer-wise tokenizer.
+  /// "R", or "sum" (of the layer R values) and the layer names of a layer-wise tokenizer.
   public var valueNames: [String] {
     let rt = gptConfig.rTokens
     guard case let .layerwise(n) = rt.mode else { return ["R"] }
     let g = kind.geometry
     let rel = g.relevantLayerIndices
     let ids = rel.count == n ? rel.map { g.layers[$0].id } : Array(0..<n)
-    return ["ΣR"] + ids.map { "L\($0)" }
+    return ["sum"] + ids.map { "L\($0)" }
   }
 
   /// Encodes showers (one voxel array each, MeV) into codes, (N, L) row-major.

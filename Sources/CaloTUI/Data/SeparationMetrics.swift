@@ -54,10 +54,10 @@ public struct SeparationMetrics: MetricsProvider {
       switch spec.feature {
       case .response: (name, unit, column) = ("E_tot/E_inc", "", L.totalEnergy)
       case .layerEnergy: (name, unit, column) = ("E_layer", "MeV", relIndex.map { L.layerEnergy + $0 })
-      case .ecEta: (name, unit, column) = ("EC η", "mm", angIndex.map { L.ecEta + $0 })
-      case .ecPhi: (name, unit, column) = ("EC φ", "mm", angIndex.map { L.ecPhi + $0 })
-      case .widthEta: (name, unit, column) = ("width η", "mm", angIndex.map { L.widthEta + $0 })
-      case .widthPhi: (name, unit, column) = ("width φ", "mm", angIndex.map { L.widthPhi + $0 })
+      case .ecEta: (name, unit, column) = ("EC eta", "mm", angIndex.map { L.ecEta + $0 })
+      case .ecPhi: (name, unit, column) = ("EC phi", "mm", angIndex.map { L.ecPhi + $0 })
+      case .widthEta: (name, unit, column) = ("width eta", "mm", angIndex.map { L.widthEta + $0 })
+      case .widthPhi: (name, unit, column) = ("width phi", "mm", angIndex.map { L.widthPhi + $0 })
       case .voxelEnergy: (name, unit, column) = ("voxel E", "MeV", nil)
       default: continue
       }

@@ -31,7 +31,8 @@ enum HelpScreen {
       if max(acc, total - acc) <= best { (split, best) = (k, max(acc, total - acc)) }
     }
     let colW = (r.width - 3) / 2
-    let keyW = 12
+    // Key column as wide as the longest key list (texts are kept within 30 columns for 80x24).
+    let keyW = sections.flatMap { $0.rows.map { $0.keys.unicodeScalars.count } }.max().map { $0 + 1 } ?? 8
     for (gi, group) in [Array(sections[..<split]), Array(sections[split...])].enumerated() {
       var y = r.y + 2
       let x = r.x + 1 + gi * (colW + 1)
@@ -40,7 +41,7 @@ enum HelpScreen {
         y += 1
         for row in sec.rows {
           c.put(Charts.pad(row.keys, keyW), x: x, y: y, style: look.style(.key))
-          c.put(" " + row.text, x: x + keyW, y: y, style: look.style(.text), maxWidth: colW - keyW)
+          c.put(row.text, x: x + keyW, y: y, style: look.style(.text), maxWidth: colW - keyW)
           y += 1
         }
         y += 1

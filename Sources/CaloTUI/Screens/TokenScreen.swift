@@ -99,7 +99,8 @@ enum TokenScreen {
   static func drawRTokens(_ c: inout Canvas, _ r: Rect, _ p: TokenPanel, _ look: Look) -> Int {
     let t = p.tokens
     let arrow = look.unicode ? "→" : "->"
-    c.put("R tokens: \(t.valueNames.count) value\(t.valueNames.count == 1 ? "" : "s") × \(t.tokensPerValue) token\(t.tokensPerValue == 1 ? "" : "s")",
+    let times = look.unicode ? "×" : "x"
+    c.put("R tokens: \(t.valueNames.count) value\(t.valueNames.count == 1 ? "" : "s") \(times) \(t.tokensPerValue) token\(t.tokensPerValue == 1 ? "" : "s")",
           x: r.x, y: r.y, style: look.style(.dim), maxWidth: r.width)
     let maxLines = max(1, min(t.valueNames.count, p.kind == .generated ? r.height - 1 : (r.height - 1) / 2))
     var y = r.y + 1
@@ -132,10 +133,12 @@ enum TokenScreen {
       c.put("sequence complete", x: r.x, y: r.y, style: look.style(.dim))
       return r.y + 1
     }
-    c.put("token \(pos + 1) (\(what)) drew \(last); top:", x: r.x, y: r.y, style: look.style(.title), maxWidth: r.width)
+    c.put("token \(pos + 1): \(what)", x: r.x, y: r.y, style: look.style(.title), maxWidth: r.width)
+    let pText = p.lastProbability.map { String(format: " (p %.4f)", $0) } ?? ""
+    c.put("drew \(last)\(pText); most likely:", x: r.x, y: r.y + 1, style: look.style(.title), maxWidth: r.width)
     let barW = max(4, r.width - 16)
     let peak = Double(p.candidates.first?.probability ?? 1)
-    var y = r.y + 1
+    var y = r.y + 2
     for cand in p.candidates where y < r.maxY {
       let mark = cand.token == last ? look.glyphs.marker : " "
       let len = max(0, Int((Double(cand.probability) / max(peak, 1e-12) * Double(barW)).rounded()))
@@ -145,7 +148,7 @@ enum TokenScreen {
       y += 1
     }
     if !p.candidates.contains(where: { $0.token == last }), y < r.maxY {
-      c.put("(the drawn token is outside the top \(p.candidates.count))", x: r.x, y: y, style: look.style(.dim),
+      c.put("(drawn token not in the top \(p.candidates.count))", x: r.x, y: y, style: look.style(.dim),
             maxWidth: r.width)
       y += 1
     }
