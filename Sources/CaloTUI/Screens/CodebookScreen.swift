@@ -36,15 +36,17 @@ enum CodebookScreen {
       let n = Double(max(counts.reduce(0, +), 1))
       return (0..<cols).map { k in Double(counts[(k * perCol)..<min(cb.size, (k + 1) * perCol)].reduce(0, +)) / n }
     }
+    // Each series on its own scale (its fullest column at the top): a collapsed reference that uses one
+    // code would otherwise flatten the generated bars. The shares are in the text lines above.
     let gen = merged(cb.generated)
     let ref = cb.reference.map(merged) ?? []
-    let peak = max(gen.max() ?? 0, ref.max() ?? 0, 1e-12)
+    let genPeak = max(gen.max() ?? 0, 1e-12), refPeak = max(ref.max() ?? 0, 1e-12)
     let hy = r.y + 3
-    c.put("uses per code (\(perCol) code\(perCol == 1 ? "" : "s") per column): bars = generated, "
-          + "\(look.glyphs.marker) = reference", x: r.x, y: hy, style: look.style(.dim), maxWidth: r.width)
+    c.put("uses per \(perCol == 1 ? "code" : "\(perCol) codes"): bars = generated, \(look.glyphs.marker) = reference "
+          + "(each scaled to its maximum)", x: r.x, y: hy, style: look.style(.dim), maxWidth: r.width)
     let chart = Rect(x: r.x + 1, y: hy + 1, width: cols, height: histH)
     let selCol = code / perCol
-    Charts.columns(&c, chart, heights: gen.map { $0 > 0 ? $0 / peak : nil }, markers: ref.map { $0 > 0 ? $0 / peak : nil },
+    Charts.columns(&c, chart, heights: gen.map { $0 > 0 ? $0 / genPeak : nil }, markers: ref.map { $0 > 0 ? $0 / refPeak : nil },
                    columnsPerValue: 1, barStyle: { $0 == selCol ? look.style(.highlight) : look.style(.title) },
                    markerStyle: look.style(.accent), look: look)
     let axisY = chart.maxY

@@ -43,7 +43,7 @@ enum MetricsScreen {
     let h = merged(full, maxBins: max(1, r.width - 2))
     let row = table.rows[st.metricRow]
     let hy = r.maxY - histH - 1
-    c.put("\(row.label): bars = drawn showers, \(look.glyphs.marker) = reference (fraction per bin)", x: r.x,
+    c.put("\(row.label): bars = \(s.sourceIsModel ? "generated" : "drawn") showers, \(look.glyphs.marker) = reference (fraction per bin)", x: r.x,
           y: hy, style: look.style(.title), maxWidth: r.width)
     let peak = max(h.generated.max() ?? 0, h.reference.max() ?? 0, 1e-12)
     let colsPer = max(1, min(3, (r.width - 2) / max(h.generated.count, 1)))

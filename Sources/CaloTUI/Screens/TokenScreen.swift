@@ -58,7 +58,7 @@ enum TokenScreen {
     let (rows, cols) = layout(t.latentShape, maxColumns: max(1, (r.width - labelW) / numbered))
     let cellW = cols * numbered + labelW <= r.width ? numbered : max(1, min(3, (r.width - labelW) / cols))
     let caption = "codes on the \(CodebookScreen.shapeText(t.latentShape, look)) latent grid"
-      + (t.latentShape.count >= 2 ? " (rows = first axis)" : "") + (cellW < numbered ? ", colour = code" : "")
+      + (cellW < numbered ? ", colour = code" : "")
     c.put(caption, x: r.x, y: r.y, style: look.style(.dim), maxWidth: r.width)
     let visible = max(1, r.height - 1)
     let next = t.codes.count  // index of the next code to draw
