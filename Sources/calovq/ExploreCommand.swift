@@ -7,10 +7,12 @@ import Foundation
 struct ExploreCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "explore",
-    abstract: "Explore showers in the terminal: heatmaps per layer, profiles, running metrics.",
+    abstract: "Explore showers in the terminal: heatmaps, profiles, metrics, codebook and tokens.",
     discussion: """
       Opens on sample-data/<dataset>.h5 (parameterised showers, not GEANT4) unless --reference is given. \
-      Until trained models exist, `g` draws the next shower of the reference file near the chosen energy. \
+      Models come from sample-data/models/<dataset>-<global|layerwise>/ (stage1.safetensors + \
+      stage2.safetensors) or --model DIR; where a dataset or normalisation has no model, `g` replays rows \
+      of the reference file instead and the header says so. \
       Press ? inside for the keys. Non-interactive: --keys "g g n G" --snapshot out.txt [--ansi] [--size 100x30].
       """)
 
@@ -22,6 +24,12 @@ struct ExploreCommand: ParsableCommand {
 
   @Option(help: "Folder with the default reference files <dataset>.h5.")
   var sampleDir = "sample-data"
+
+  @Option(help: "Model folder (stage1.safetensors + stage2.safetensors); opens its dataset and normalisation.")
+  var model: String?
+
+  @Option(help: "Folder with model folders <dataset>-global and <dataset>-layerwise (default: <sample-dir>/models).")
+  var modelsDir: String?
 
   @Option(help: "Incident energy to open at, in GeV (ds1 snaps to its 15 energies).")
   var energy: Double?
@@ -70,11 +78,17 @@ struct ExploreCommand: ParsableCommand {
       }
       let themeIndex = try themes.index(of: theme)
 
+      let library = try ModelLibrary(modelsDir: modelsDir ?? (sampleDir as NSString).appendingPathComponent("models"),
+                                     explicit: model)
       var paths: [DatasetKind: String] = [:]
       var datasets = DatasetKind.allCases
-      var first = try dataset.map(parseDataset) ?? .ds1Photon
+      var first = try dataset.map(parseDataset) ?? library.explicit?.kind ?? .ds1Photon
+      if let e = library.explicit, e.kind != first {
+        throw ValidationError("--model '\(e.directory)' is a \(e.kind.rawValue) model but the explorer opens "
+          + "\(first.rawValue); drop --dataset or pick \(e.kind.rawValue)")
+      }
       if let reference {
-        let sample = try ReferenceSample(path: reference, expected: try dataset.map(parseDataset))
+        let sample = try ReferenceSample(path: reference, expected: try dataset.map(parseDataset) ?? library.explicit?.kind)
         paths[sample.kind] = reference
         datasets = [sample.kind]
         first = sample.kind
@@ -83,7 +97,8 @@ struct ExploreCommand: ParsableCommand {
       }
       let energyMeV = try energy.map { try EnergyScale(kind: first).typed(String($0)) }
       let options = ExplorerOptions(
-        datasets: datasets, dataset: first, energyMeV: energyMeV, worker: WorkerConfig(referencePaths: paths),
+        datasets: datasets, dataset: first, energyMeV: energyMeV, normalisation: library.explicit?.normalisation ?? .global,
+        worker: WorkerConfig(referencePaths: paths, sourceFactory: library.factory),
         themes: themes, themeIndex: themeIndex, ascii: ascii, colors: requested, environment: env)
 
       if keys != nil || snapshot != nil {

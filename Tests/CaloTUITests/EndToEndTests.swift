@@ -121,11 +121,20 @@ final class EndToEndTests: XCTestCase {
     func capture(escapes: Bool = false) throws -> String {
       escapes ? try self("capture-pane", "-p", "-e", "-t", "e2e") : try self("capture-pane", "-p", "-t", "e2e")
     }
-    /// Polls the pane until `predicate` holds or `seconds` pass; returns the last capture.
-    func wait(_ seconds: Double = 10, until predicate: (String) -> Bool) throws -> String {
+    /// Polls the pane until `predicate` holds on two captures in a row (or `seconds` pass) and returns
+    /// the last capture.
+    ///
+    /// One frame reaches tmux in several writes (a full repaint is larger than curses' output buffer),
+    /// so a capture can show a half-painted frame: rows above the cursor new, rows below still old. A
+    /// predicate must therefore name what the finished frame shows (not only what disappears), and
+    /// holding on two captures 50 ms apart means the frame was not caught mid-paint.
+    func wait(_ seconds: Double = 15, until predicate: (String) -> Bool) throws -> String {
       let end = Date().addingTimeInterval(seconds)
       var text = try capture()
-      while !predicate(text) && Date() < end {
+      var held = 0
+      while Date() < end {
+        held = predicate(text) ? held + 1 : 0
+        if held == 2 { break }
         usleep(50_000)
         text = try capture()
       }
@@ -146,13 +155,13 @@ final class EndToEndTests: XCTestCase {
     print("tmux: first frame after \(String(format: "%.2f", Date().timeIntervalSince(start))) s (incl. tmux start)")
 
     try tmux("send-keys", "-t", "e2e", "g")
-    pane = try tmux.wait { $0.contains("1 shower drawn") }
+    pane = try tmux.wait { $0.contains("1 shower drawn") && $0.contains("MeV (log)") && $0.contains("metric") }
     XCTAssertTrue(pane.contains("1 shower drawn"), pane)
     XCTAssertTrue(pane.contains("MeV (log)"), "legend:\n\(pane)")
-    XCTAssertTrue(pane.contains("E_tot/E_inc"), "metrics table:\n\(pane)")
+    XCTAssertTrue(pane.contains("E_layer L") || pane.contains("EC "), "metrics table:\n\(pane)")
     XCTAssertGreaterThan(pane.filter { $0 == "█" }.count, 50, "radial bars of layer 0")
     try tmux("send-keys", "-t", "e2e", "]")
-    pane = try tmux.wait { $0.contains("layer 1 (2/5") }
+    pane = try tmux.wait { $0.contains("layer 1 (2/5") && $0.filter { $0 == "▀" }.count > 200 }
     XCTAssertGreaterThan(pane.filter { $0 == "▀" }.count, 200, "half-block discs of layer 1:\n\(pane)")
     let coloured = try tmux.capture(escapes: true)
     XCTAssertTrue(coloured.contains("\u{1b}[38;5;"), "256-colour SGR in the pane")
@@ -161,20 +170,24 @@ final class EndToEndTests: XCTestCase {
     pane = try tmux.wait { $0.contains("norm layer-wise") }
     XCTAssertTrue(pane.contains("norm layer-wise"), pane)
     try tmux("send-keys", "-t", "e2e", "t")
-    pane = try tmux.wait { !$0.contains("theme viridis") }
+    pane = try tmux.wait { !$0.contains("theme viridis") && $0.contains("theme ") }
     XCTAssertFalse(pane.contains("theme viridis"), pane)
     try tmux("send-keys", "-t", "e2e", "?")
-    pane = try tmux.wait { $0.contains("Keys (any key closes this help)") }
+    pane = try tmux.wait { $0.contains("Keys (any key closes this help)") && $0.contains("parameterised") }
     XCTAssertTrue(pane.contains("quit (restores the terminal)"), pane)
+    // Escape is a prefix of key sequences: curses waits ESCDELAY (25 ms) for more bytes before it
+    // reports it, and the help then disappears row by row as the frame reaches tmux. Wait for the
+    // finished frame (help gone and the legend, drawn below the help's first row, back).
     try tmux("send-keys", "-t", "e2e", "Escape")
-    pane = try tmux.wait { !$0.contains("Keys (any key") }
+    pane = try tmux.wait { !$0.contains("Keys (any key") && $0.contains("MeV (log)") && !$0.contains("parameterised") }
+    XCTAssertFalse(pane.contains("Keys (any key"), pane)
     XCTAssertTrue(pane.contains("MeV (log)"), pane)
 
     try tmux("resize-window", "-t", "e2e", "-x", "70", "-y", "20")
     pane = try tmux.wait { $0.contains("Terminal too small: 70x20.") }
     XCTAssertTrue(pane.contains("Terminal too small: 70x20."), pane)
     try tmux("resize-window", "-t", "e2e", "-x", "120", "-y", "35")
-    pane = try tmux.wait { $0.contains("CaloVQ │") && $0.contains("MeV (log)") }
+    pane = try tmux.wait { $0.contains("CaloVQ │") && $0.contains("MeV (log)") && $0.contains("qQuit") }
     XCTAssertEqual(pane.split(separator: "\n", omittingEmptySubsequences: false).first?.count ?? 0 >= 100, true)
     XCTAssertTrue(pane.contains("MeV (log)"), pane)
 
@@ -184,6 +197,33 @@ final class EndToEndTests: XCTestCase {
     while !FileManager.default.fileExists(atPath: exitFile) && Date() < end { usleep(50_000) }
     XCTAssertEqual(try? String(contentsOfFile: exitFile, encoding: .utf8), "EXIT=0\n")
     XCTAssertFalse(pane.contains("CaloVQ │"), "the explorer's screen is gone after q:\n\(pane)")
+  }
+
+  func testModelBackedGenerationInTmux() throws {
+    guard (try? run("/usr/bin/env", ["which", "tmux"]).status) == 0 else { throw XCTSkip("tmux is not installed") }
+    let model = try Fixtures.writeModel(.ds1Photon, layerwise: false, to: dir + "/tiny-model")
+    let tmux = Tmux(self)
+    defer { _ = try? tmux("kill-server") }
+    let exitFile = dir + "/exit.txt"
+    try tmux("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30",
+             "env -u NO_COLOR TERM=tmux-256color \(binary) explore --sample-dir \(dir) --model \(model); "
+               + "echo EXIT=$? > \(exitFile); sleep 60")
+    var pane = try tmux.wait { $0.contains("CaloVQ │ ds1-photon") && $0.contains("model tiny-model") }
+    XCTAssertTrue(pane.contains("norm global │ model tiny-model"), "model in the header:\n\(pane)")
+    try tmux("send-keys", "-t", "e2e", "g")
+    pane = try tmux.wait { $0.contains("1 shower generated") && $0.contains("ms/shower") && $0.contains("MeV (log)") }
+    XCTAssertTrue(pane.contains("1 shower generated"), pane)
+    XCTAssertTrue(pane.range(of: #"shower \([0-9.]+ ms\)"#, options: .regularExpression) != nil, "time per shower:\n\(pane)")
+    try tmux("send-keys", "-t", "e2e", "6")
+    pane = try tmux.wait { $0.contains("codes on the 32 latent grid") && $0.contains("R tokens") }
+    XCTAssertTrue(pane.contains("last generated shower (model tiny-model"), pane)
+    try tmux("send-keys", "-t", "e2e", "s")
+    pane = try tmux.wait { $0.contains("step by step: 1/34 tokens") && $0.contains("most likely:") }
+    XCTAssertTrue(pane.contains("token 1: R digit 1 of R"), pane)
+    try tmux("send-keys", "-t", "e2e", "q")
+    let end = Date().addingTimeInterval(10)
+    while !FileManager.default.fileExists(atPath: exitFile) && Date() < end { usleep(50_000) }
+    XCTAssertEqual(try? String(contentsOfFile: exitFile, encoding: .utf8), "EXIT=0\n")
   }
 
   func testSignalRestoresTheTerminal() throws {

@@ -3,6 +3,7 @@
 
 import CaloData
 import CaloGeometry
+import CaloModel
 import Foundation
 import XCTest
 
@@ -75,14 +76,29 @@ enum Fixtures {
 
   static var themes: ThemeLibrary { get throws { try ThemeLibrary(directory: repoRoot + "/themes") } }
 
-  /// Options for a sample folder holding `<dataset>.h5` files.
+  /// Options for a sample folder holding `<dataset>.h5` files, with models from `modelsDir` if given.
   static func options(sampleDir: String, dataset: DatasetKind = .ds1Photon, ascii: Bool = false,
-                      themeIndex: Int = 0) throws -> ExplorerOptions
+                      themeIndex: Int = 0, modelsDir: String? = nil) throws -> ExplorerOptions
   {
     var paths: [DatasetKind: String] = [:]
     for k in DatasetKind.allCases { paths[k] = sampleDir + "/\(k.rawValue).h5" }
-    return ExplorerOptions(datasets: DatasetKind.allCases, dataset: dataset,
-                           worker: WorkerConfig(referencePaths: paths, referencePool: 60), themes: try themes,
+    var worker = WorkerConfig(referencePaths: paths, referencePool: 60)
+    if let modelsDir { worker.sourceFactory = try ModelLibrary(modelsDir: modelsDir).factory }
+    return ExplorerOptions(datasets: DatasetKind.allCases, dataset: dataset, worker: worker, themes: try themes,
                            themeIndex: themeIndex, ascii: ascii, colors: nil, environment: [:])
+  }
+
+  /// Writes a model folder with random weights (stage 1 `tiny` preset with K = 1024 so that every code
+  /// the GPT can draw decodes; stage 2 `sample` preset) into `dir`. Not a trained model.
+  @discardableResult
+  static func writeModel(_ kind: DatasetKind, layerwise: Bool, to dir: String, seed: UInt64 = 5) throws -> String {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var c1 = try Stage1Presets.config(dataset: kind, norm: layerwise ? .layerwise : .global, preset: "tiny")
+    c1.codebookSize = 1024
+    let s1 = Stage1Model(config: c1, seed: seed)
+    try s1.save(to: dir + "/stage1.safetensors")
+    let c2 = try GPTPresets.config(dataset: kind, layerwise: layerwise, preset: "sample", latentLength: s1.latentCount)
+    try GPT(config: c2, seed: seed + 1).save(to: dir + "/stage2.safetensors")
+    return dir
   }
 }

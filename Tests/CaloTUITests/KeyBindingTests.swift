@@ -100,7 +100,7 @@ final class KeyBindingTests: XCTestCase {
 
   func testScreensRowsAndUnknownKeys() {
     var s = state()
-    for expected in [ScreenKind.grid, .profile, .metrics, .shower] {
+    for expected in [ScreenKind.grid, .profile, .metrics, .codebook, .tokens, .shower] {
       _ = KeyBindings.handle(.char("v"), state: &s, layerCount: 5, metricRows: 0)
       XCTAssertEqual(s.screen, expected)
     }
@@ -111,6 +111,27 @@ final class KeyBindingTests: XCTestCase {
     _ = KeyBindings.handle(.char("Z"), state: &s, layerCount: 5, metricRows: 3)
     XCTAssertTrue(s.message?.contains("press ? for help") ?? false)
     XCTAssertEqual(KeyBindings.handle(.resize, state: &s, layerCount: 5, metricRows: 3), .redraw)
+  }
+
+  func testModelKeysRequestWorkAndSelectCodes() {
+    var s = state()
+    XCTAssertEqual(KeyBindings.handle(.char("s"), state: &s, layerCount: 5, metricRows: 0), [.stepToken, .redraw])
+    XCTAssertEqual(s.screen, .tokens, "stepping shows the token screen")
+    XCTAssertEqual(KeyBindings.handle(.char("f"), state: &s, layerCount: 5, metricRows: 0), [.finishSequence, .redraw])
+    s.screen = .shower
+    XCTAssertEqual(KeyBindings.handle(.char("r"), state: &s, layerCount: 5, metricRows: 0), [.encodeReference, .redraw])
+    XCTAssertEqual(s.screen, .tokens)
+    // Codes wrap around the codebook size of the active model.
+    XCTAssertEqual(KeyBindings.handle(.char(","), state: &s, layerCount: 5, metricRows: 0, codeCount: 1024), .redraw)
+    XCTAssertEqual(s.selectedCode, 1023)
+    XCTAssertEqual(s.screen, .codebook)
+    _ = KeyBindings.handle(.char(">"), state: &s, layerCount: 5, metricRows: 0, codeCount: 1024)
+    XCTAssertEqual(s.selectedCode, 31)
+    _ = KeyBindings.handle(.char("<"), state: &s, layerCount: 5, metricRows: 0, codeCount: 1024)
+    _ = KeyBindings.handle(.char("."), state: &s, layerCount: 5, metricRows: 0, codeCount: 1024)
+    XCTAssertEqual(s.selectedCode, 0)
+    _ = KeyBindings.handle(.char("<"), state: &s, layerCount: 5, metricRows: 0, codeCount: 40)
+    XCTAssertEqual(s.selectedCode, 8)
   }
 
   func testKeyScripts() throws {

@@ -31,9 +31,16 @@ final class ScreenTests: XCTestCase {
     let t = c.text()
     XCTAssertTrue(c.line(0).hasPrefix(" CaloVQ │ ds1-photon │ 65.5 GeV │ norm global │ file ds1-photon.h5"), c.line(0))
     for s in ["shower (", "reference row", "avg file (2)", "avg reference (12)", "layer 1 (2/5, 10α × 16r)",
-              "MeV (log)", "energy per layer", "E_tot/E_inc", "2 showers drawn from file", "gGen GBatch"] {
+              "MeV (log)", "energy per layer", "metric", "2 showers drawn from file", "gGen GBatch"] {
       XCTAssertTrue(t.contains(s), "missing '\(s)' in\n\(t)")
     }
+    // Beside the profiles: the metrics with the largest separation power, largest first.
+    let seps = t.split(separator: "\n").compactMap { line -> Double? in
+      guard let r = line.range(of: #"(E_|EC |width |voxel ).* ([01]\.\d{4})$"#, options: .regularExpression) else { return nil }
+      return Double(line[r].split(separator: " ").last!)
+    }
+    XCTAssertEqual(seps.count, 4, t)
+    XCTAssertEqual(seps, seps.sorted(by: >))
     // The discs are drawn with coloured half blocks from the theme's map.
     let blocks = c.cells.filter { $0.glyph == "▀" }
     XCTAssertGreaterThan(blocks.count, 4 * 150, "four discs of half blocks")
@@ -71,9 +78,16 @@ final class ScreenTests: XCTestCase {
   }
 
   func testHelpListsEveryBinding() throws {
-    let t = try render("?", 100, 30).text()
-    for b in KeyBindings.table { XCTAssertTrue(t.contains(b.help), "help misses '\(b.help)'") }
-    XCTAssertTrue(t.contains("parameterised"))
+    for (w, h) in [(100, 30), (80, 24)] {
+      let t = try render("?", w, h).text()
+      for b in KeyBindings.table {
+        let line = b.group ?? b.help
+        XCTAssertTrue(t.contains(line), "help at \(w)x\(h) misses '\(line)'\n\(t)")
+      }
+      XCTAssertTrue(t.contains("parameterised"))
+    }
+    // Grouped bindings share one line listing the first key of each.
+    XCTAssertTrue(try render("?").text().contains("1 2 3   shower, all layers, profile"))
   }
 
   func testTooSmallTerminalShowsAMessage() throws {

@@ -13,6 +13,8 @@ public struct ExplorerOptions: Sendable {
   public var dataset: DatasetKind
   /// Incident energy shown first (MeV); nil for the dataset's default.
   public var energyMeV: Double?
+  /// Model variant shown first.
+  public var normalisation: Normalisation
   public var worker: WorkerConfig
   public var themes: ThemeLibrary
   public var themeIndex: Int
@@ -23,13 +25,15 @@ public struct ExplorerOptions: Sendable {
   /// Process environment (NO_COLOR, TERM).
   public var environment: [String: String]
 
-  public init(datasets: [DatasetKind], dataset: DatasetKind, energyMeV: Double? = nil, worker: WorkerConfig,
+  public init(datasets: [DatasetKind], dataset: DatasetKind, energyMeV: Double? = nil,
+              normalisation: Normalisation = .global, worker: WorkerConfig,
               themes: ThemeLibrary, themeIndex: Int = 0, ascii: Bool = false, colors: ColorDepth? = nil,
               environment: [String: String] = ProcessInfo.processInfo.environment)
   {
     self.datasets = datasets
     self.dataset = dataset
     self.energyMeV = energyMeV
+    self.normalisation = normalisation
     self.worker = worker
     self.themes = themes
     self.themeIndex = themeIndex
@@ -49,6 +53,7 @@ public final class ExplorerSession {
     self.options = options
     state = ViewState(datasets: options.datasets, dataset: options.dataset, energyMeV: options.energyMeV,
                       themeIndex: options.themeIndex, themeCount: options.themes.themes.count)
+    state.normalisation = options.normalisation
     worker = ExplorerWorker(config: options.worker)
   }
 
@@ -64,12 +69,33 @@ public final class ExplorerSession {
     let snap = worker.snapshot()
     let layers = snap.geometry?.relevantLayerIndices.count ?? 0
     let rows = snap.metrics[state.normalisation]?.rows.count ?? snap.metrics.values.first?.rows.count ?? 0
-    let r = KeyBindings.handle(key, state: &state, layerCount: layers, metricRows: rows)
+    let r = KeyBindings.handle(key, state: &state, layerCount: layers, metricRows: rows,
+                               codeCount: snap.model?.codebookSize ?? 1024)
     if r.contains(.contextChanged) { worker.submit(.setContext(state.context)) }
     if r.contains(.resetRunning) { worker.submit(.resetRunning) }
     if r.contains(.generateOne) { worker.submit(.generate(count: 1)) }
     if r.contains(.generateBatch) { worker.submit(.generate(count: KeyBindings.batchSize)) }
+    if r.contains(.stepToken) { worker.submit(.stepToken) }
+    if r.contains(.finishSequence) { worker.submit(.finishSequence) }
+    if r.contains(.encodeReference) { worker.submit(.encodeReference) }
+    if key == .char("n"), state.energyInput == nil, let name = snap.sourceNames[state.normalisation],
+      snap.sourceNames[state.normalisation.toggled]?.hasPrefix("model") == true, !name.hasPrefix("model")
+    {
+      state.message = "no \(state.normalisation.rawValue) model for \(state.dataset.rawValue): showing reference file rows"
+    }
+    requestScreenData()
     return r
+  }
+
+  /// The codebook screen needs the encoded reference sample and the selected code's footprint; both are
+  /// computed once on the worker (it skips requests whose result it already has).
+  private func requestScreenData() {
+    guard state.screen == .codebook else { return }
+    let snap = worker.snapshot()
+    if snap.model != nil || snap.context != state.context {
+      if snap.codebook?.reference == nil { worker.submit(.encodeReferenceSample) }
+      if snap.footprint?.code != state.selectedCode { worker.submit(.footprint(code: state.selectedCode)) }
+    }
   }
 
   /// Renders the current frame.

@@ -32,6 +32,18 @@ public struct ExplorerSnapshot: Sendable {
   public var busy: String?
   /// A problem to show instead of data (missing reference file ...).
   public var error: String?
+  /// One-line outcome of the last request ("step-by-step generation needs a model ...").
+  public var notice: String?
+  /// Source name of each normalisation variant (shows which has a model).
+  public var sourceNames: [Normalisation: String] = [:]
+  /// The active model (nil when showers come from the reference file).
+  public var model: ModelSummary?
+  /// Code usage of the active model.
+  public var codebook: CodebookUsage?
+  /// Token sequence shown on the token screen.
+  public var tokenPanel: TokenPanel?
+  /// Decoded footprint of the selected code.
+  public var footprint: CodeFootprint?
 
   public init() {}
 

@@ -20,4 +20,10 @@ public struct Reaction: OptionSet, Hashable, Sendable {
   public static let resetRunning = Reaction(rawValue: 1 << 5)
   /// The theme changed (the terminal's colour pairs must be rebuilt).
   public static let themeChanged = Reaction(rawValue: 1 << 6)
+  /// Draw one token of the step-by-step sequence.
+  public static let stepToken = Reaction(rawValue: 1 << 7)
+  /// Draw the rest of the step-by-step sequence.
+  public static let finishSequence = Reaction(rawValue: 1 << 8)
+  /// Encode the reference shower on screen.
+  public static let encodeReference = Reaction(rawValue: 1 << 9)
 }

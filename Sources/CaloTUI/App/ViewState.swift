@@ -3,9 +3,9 @@
 
 import CaloGeometry
 
-/// The explorer's main screens (`v` cycles, `1`–`4` jump).
+/// The explorer's main screens (`v` cycles, `1`–`6` jump).
 public enum ScreenKind: String, CaseIterable, Sendable {
-  case shower, grid, profile, metrics
+  case shower, grid, profile, metrics, codebook, tokens
 
   public var title: String {
     switch self {
@@ -13,6 +13,8 @@ public enum ScreenKind: String, CaseIterable, Sendable {
     case .grid: return "All layers"
     case .profile: return "Profile"
     case .metrics: return "Metrics"
+    case .codebook: return "Codebook"
+    case .tokens: return "Tokens"
     }
   }
 }
@@ -47,6 +49,8 @@ public struct ViewState: Equatable, Sendable {
   public var energyInput: String?
   /// Selected row of the metrics table.
   public var metricRow = 0
+  /// Selected code of the codebook screen (0..<K).
+  public var selectedCode = 0
   /// One-line message in the status bar (errors of typed input, hints).
   public var message: String?
 

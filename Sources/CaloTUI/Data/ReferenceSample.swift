@@ -51,10 +51,14 @@ public final class ReferenceSample {
 
 /// A `ShowerSource` that replays rows of the reference file nearest to the requested energy, in a
 /// fixed order starting from the far end of the nearest-row list, so that the "reference" shower
-/// shown beside it (taken from the near end) is a different row. Stand-in until a model exists.
+/// shown beside it (taken from the near end) is a different row. Used when no model exists.
 public final class ReferenceFileSource: ShowerSource {
   public let sample: ReferenceSample
-  public var name: String { "file \((sample.path as NSString).lastPathComponent) (no model)" }
+  public var name: String {
+    "file \((sample.path as NSString).lastPathComponent) (no \(missingModel.map { "\($0) " } ?? "")model)"
+  }
+  /// The model folder name that is missing (e.g. "ds2-layerwise"), shown in `name`.
+  public var missingModel: String?
   public var isModel: Bool { false }
   private var cursor: [Double: Int] = [:]
   private let poolSize: Int

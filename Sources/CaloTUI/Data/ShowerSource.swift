@@ -1,6 +1,6 @@
-// Where the explorer's "generated" showers come from. Today: rows of a reference file (no model
-// needed). When stage 1/2 land, a model-backed generator conforms to the same protocol and is
-// handed to the explorer through `ShowerSourceFactory`.
+// Where the explorer's "generated" showers come from: a model folder (`ModelShowerSource`) or, when
+// a dataset/normalisation has no model, rows of the reference file (`ReferenceFileSource`). The
+// worker gets them through `ShowerSourceFactory`.
 
 import CaloGeometry
 
@@ -12,14 +12,17 @@ public struct SourceShower: Sendable {
   public var voxels: [Float]
   /// Wall time to produce this shower, in milliseconds.
   public var timeMs: Double
-  /// Where it came from, e.g. "file row 1234" or "model ds2 global".
+  /// Where it came from, e.g. "file row 1234" or "model ds2-global seed 123".
   public var origin: String
+  /// The token sequence a model drew it from (nil for file rows).
+  public var tokens: ShowerTokens?
 
-  public init(energyMeV: Double, voxels: [Float], timeMs: Double, origin: String) {
+  public init(energyMeV: Double, voxels: [Float], timeMs: Double, origin: String, tokens: ShowerTokens? = nil) {
     self.energyMeV = energyMeV
     self.voxels = voxels
     self.timeMs = timeMs
     self.origin = origin
+    self.tokens = tokens
   }
 }
 
@@ -40,6 +43,14 @@ public protocol ShowerSource: AnyObject {
   var isModel: Bool { get }
   /// The next shower at (or, for file-backed sources, nearest to) `energyMeV`.
   func nextShower(energyMeV: Double) throws -> SourceShower
+  /// The next `count` showers (sources that batch, such as models, override this).
+  func nextShowers(energyMeV: Double, count: Int) throws -> [SourceShower]
+}
+
+extension ShowerSource {
+  public func nextShowers(energyMeV: Double, count: Int) throws -> [SourceShower] {
+    try (0..<count).map { _ in try nextShower(energyMeV: energyMeV) }
+  }
 }
 
 /// Makes the source for a dataset and normalisation; `reference` is the opened reference sample,

@@ -32,6 +32,8 @@ public enum ExplorerScreen {
       case .grid: GridScreen.draw(&c, body, s, state, look)
       case .profile: ProfileScreen.draw(&c, body, s, state, look)
       case .metrics: MetricsScreen.draw(&c, body, s, state, look)
+      case .codebook: CodebookScreen.draw(&c, body, s, state, look)
+      case .tokens: TokenScreen.draw(&c, body, s, state, look)
       }
     }
     status(&c, y: height - 2, s, state, look)
@@ -107,6 +109,8 @@ public enum ExplorerScreen {
       c.put(m, x: 0, y: y, style: look.style(.warning))
     } else if let b = s.busy {
       c.put(b, x: 0, y: y, style: look.style(.title))
+    } else if let n = s.notice {
+      c.put(n, x: 0, y: y, style: look.style(.warning))
     } else if s.error == nil, s.context != nil {
       let noun = s.sourceIsModel ? "generated" : "drawn from file"
       var t = "\(s.generatedCount) shower\(s.generatedCount == 1 ? "" : "s") \(noun)"

@@ -24,13 +24,13 @@ enum MetricsScreen {
     let first = max(0, min(st.metricRow - listH / 2, table.rows.count - listH))
     for (i, row) in table.rows.enumerated().dropFirst(first).prefix(listH) {
       let y = r.y + 2 + i - first
-      func value(_ v: Double) -> String { row.unit == "MeV" ? formatEnergy(v) : trim3(v) }
+      func value(_ v: Double) -> String { MetricsScreen.value(v, row.unit) }
       func sep(_ n: Normalisation) -> String {
         guard let t = s.metrics[n], let rr = t.rows.first(where: { $0.label == row.label }), let v = rr.separation
         else { return "-" }
         return String(format: "%.4f", v) + " (\(t.generatedCount))"
       }
-      let cells = [row.label, value(row.referenceMean), row.generatedMean.map(value) ?? "-",
+      let cells = [row.label, row.referenceMean.map(value) ?? "-", row.generatedMean.map(value) ?? "-",
                    sep(.global), sep(.layerWise)]
       var x = r.x
       let style = i == st.metricRow ? look.style(.highlight) : look.style(.text)
@@ -38,20 +38,38 @@ enum MetricsScreen {
         x += c.put(Charts.pad(cells[k], w, right: k > 0), x: x, y: y, style: style)
       }
     }
-    guard table.rows.indices.contains(st.metricRow), let h = table.rows[st.metricRow].histogram else { return }
+    guard table.rows.indices.contains(st.metricRow), let full = table.rows[st.metricRow].histogram else { return }
+    // CaloChallenge histograms have up to 100 bins: neighbours are merged until the chart fits.
+    let h = merged(full, maxBins: max(1, r.width - 2))
     let row = table.rows[st.metricRow]
     let hy = r.maxY - histH - 1
-    c.put("\(row.label): bars = drawn showers, \(look.glyphs.marker) = reference (fraction per bin)", x: r.x,
+    c.put("\(row.label): bars = \(s.sourceIsModel ? "generated" : "drawn") showers, \(look.glyphs.marker) = reference (fraction per bin)", x: r.x,
           y: hy, style: look.style(.title), maxWidth: r.width)
     let peak = max(h.generated.max() ?? 0, h.reference.max() ?? 0, 1e-12)
-    let colsPer = max(1, min(3, (r.width - 2) / h.generated.count))
+    let colsPer = max(1, min(3, (r.width - 2) / max(h.generated.count, 1)))
     let chart = Rect(x: r.x + 1, y: hy + 1, width: h.generated.count * colsPer, height: histH - 1)
     Charts.columns(&c, chart, heights: h.generated.map { $0 > 0 ? $0 / peak : nil },
                    markers: h.reference.map { $0 > 0 ? $0 / peak : nil }, columnsPerValue: colsPer,
                    barStyle: { _ in look.style(.title) }, markerStyle: look.style(.accent), look: look)
-    func value(_ v: Double) -> String { row.unit == "MeV" ? formatEnergy(v) : trim3(v) }
+    func value(_ v: Double) -> String { MetricsScreen.value(v, row.unit) }
     c.put(value(h.edges.first!), x: chart.x, y: chart.maxY, style: look.style(.dim))
     let hiLabel = value(h.edges.last!)
     c.put(hiLabel, x: max(chart.x, chart.maxX - hiLabel.count), y: chart.maxY, style: look.style(.dim))
+  }
+
+  /// A feature value with its unit ("1.2 GeV", "3.4 mm", "0.98").
+  static func value(_ v: Double, _ unit: String) -> String {
+    unit == "MeV" ? formatEnergy(v) : (unit.isEmpty ? trim3(v) : trim3(v) + " " + unit)
+  }
+
+  /// `h` with groups of neighbouring bins added up so that at most `maxBins` remain.
+  static func merged(_ h: FeatureHistogram, maxBins: Int) -> FeatureHistogram {
+    let n = h.generated.count
+    guard n > maxBins else { return h }
+    let k = (n + maxBins - 1) / maxBins
+    let groups = stride(from: 0, to: n, by: k).map { $0..<min(n, $0 + k) }
+    return FeatureHistogram(edges: groups.map { h.edges[$0.lowerBound] } + [h.edges[n]],
+                            generated: groups.map { h.generated[$0].reduce(0, +) },
+                            reference: groups.map { h.reference[$0].reduce(0, +) })
   }
 }
