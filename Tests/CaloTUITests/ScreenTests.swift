@@ -49,8 +49,11 @@ final class ScreenTests: XCTestCase {
 
   func testThemeKeyRecoloursTheHeatmap() throws {
     let a = try render("g"), b = try render("g t")
-    XCTAssertEqual((1..<a.height).map { stripTimes(a.line($0)) }, (1..<b.height).map { stripTimes(b.line($0)) },
-                   "same glyphs below the header")
+    // Lines that show a generation time are left out: on a loaded machine a longer time string shifts
+    // or truncates the rest of its line, which says nothing about the theme.
+    let rows = (1..<a.height).filter { !a.line($0).contains(" ms") && !b.line($0).contains(" ms") }
+    XCTAssertGreaterThan(rows.count, a.height / 2)
+    XCTAssertEqual(rows.map { a.line($0) }, rows.map { b.line($0) }, "same glyphs below the header")
     XCTAssertTrue(b.line(0).contains("theme \(try Fixtures.themes.themes[1].name)"))
     XCTAssertNotEqual(a.cells.map(\.style), b.cells.map(\.style))
   }
