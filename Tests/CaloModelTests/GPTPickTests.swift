@@ -41,3 +41,25 @@ final class GPTPickTests: XCTestCase {
     XCTAssertLessThan(mismatches, trials / 100, "blocked search disagrees too often: \(mismatches)/\(trials)")
   }
 }
+
+final class GPTLinearSmallTests: XCTestCase {
+  /// The unpacked small-batch product against a Double triple loop, odd sizes and both betas.
+  func testLinearSmallMatchesDirectLoop() {
+    var rng = RNG(seed: 5)
+    for (M, N, K) in [(1, 1, 1), (3, 7, 13), (8, 1024, 64), (5, 18, 129)] {
+      let x = (0..<(M * K)).map { _ in rng.uniform(-1, 1) }, w = (0..<(N * K)).map { _ in rng.uniform(-1, 1) }
+      let y0 = (0..<(M * N)).map { _ in rng.uniform(-1, 1) }
+      for beta: Float in [0, 1] {
+        var y = y0
+        x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+          GPTKernels.linearSmall(px.baseAddress!, pw.baseAddress!, py.baseAddress!, M: M, N: N, K: K, beta: beta)
+        } } }
+        for m in 0..<M { for n in 0..<N {
+          var s = Double(beta * y0[m * N + n])
+          for k in 0..<K { s += Double(x[m * K + k]) * Double(w[n * K + k]) }
+          XCTAssertEqual(y[m * N + n], Float(s), accuracy: 1e-5 * Float(K), "M \(M) N \(N) K \(K)")
+        } }
+      }
+    }
+  }
+}
