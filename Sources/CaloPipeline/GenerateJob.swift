@@ -100,6 +100,8 @@ public struct ShowerGenerator {
   public let codec: any ShowerCodec
   public let engine: GPTEngine
   public let options: SamplingOptions
+  /// The fast decode path of a VQ-VAE codec (nil for other codecs, which decode through the protocol).
+  public let fastDecoder: Stage1Decoder?
 
   public init(codec: any ShowerCodec, gpt: GPT, options: SamplingOptions = .init()) throws {
     let L = codec.latentShape.reduce(1, *)
@@ -110,6 +112,13 @@ public struct ShowerGenerator {
     self.codec = codec
     self.engine = GPTEngine(model: gpt)
     self.options = options
+    fastDecoder = (codec as? Stage1Model).flatMap { Stage1Decoder(model: $0) }
+  }
+
+  /// Unit pixels (N, voxels) of codes (N, L): the fast decoder when there is one, else the codec.
+  public func decode(codes: [Int32], energies: [Double]) throws -> [Float] {
+    if let fastDecoder { return fastDecoder.decode(codes: codes, energies: energies) }
+    return try codec.decode(codes: codes, energies: energies)
   }
 
   /// Rows per sampler so its key/value cache stays under ~512 MB.
@@ -148,7 +157,7 @@ public struct ShowerGenerator {
     let tk = tokens(energies: energies, seeds: seeds)
     let (r, codes) = split(tokens: tk, count: energies.count)
     let t1 = Date()
-    let u = try codec.decode(codes: codes, energies: energies)
+    let u = try decode(codes: codes, energies: energies)
     let showers = try codec.assemble(pixelsU: u, r: r, energies: energies)
     let t2 = Date()
     return (showers, t1.timeIntervalSince(t0), t2.timeIntervalSince(t1))

@@ -3,6 +3,7 @@ import CaloGeometry
 import CaloModel
 import CaloPipeline
 import CaloTensor
+import Foundation
 
 struct BenchGenerateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -16,6 +17,7 @@ struct BenchGenerateCommand: ParsableCommand {
   @Option(help: "GPT preset: paper or sample.") var preset = "paper"
   @Option(help: "Timed runs per batch size.") var repeats = 5
   @Option(help: "Cores to use (default: all).") var lanes: Int?
+  @Flag(help: "Time the tape-based Stage1Model.decode (the naive twin) instead of the fast decoder.") var naiveDecoder = false
 
   func run() throws {
     try reportingErrors {
@@ -33,7 +35,10 @@ struct BenchGenerateCommand: ParsableCommand {
       default: throw ValidationError("--norm must be paper, global or layerwise")
       }
       print("Calo-VQ generation benchmark: \(preset) GPT presets, random weights, \(lanes ?? Compute.lanes) cores; "
-            + "stage 1 = the matching VQ-VAE preset with random weights")
+            + "stage 1 = the matching VQ-VAE preset with random weights, "
+            + (naiveDecoder ? "tape-based decode (naive twin)" : "fast decoder (Stage1Decoder)"))
+      print("ms = wall milliseconds per shower; cpu ms = CPU time of all threads per shower (getrusage); "
+            + String(format: "load average at start %.2f", loadAverage()))
       print(GenerateBenchRow.header)
       for k in kinds {
         let cfg = try GPTPresets.config(dataset: k, layerwise: lw, preset: preset)
@@ -42,10 +47,16 @@ struct BenchGenerateCommand: ParsableCommand {
                                           preset: preset)
         let codec = Stage1Model(config: s1, seed: 7)
         for row in try benchGenerate(config: cfg, label: label, batches: batches, repeats: repeats,
-                                     lanes: lanes ?? Compute.lanes, codec: codec) {
+                                     lanes: lanes ?? Compute.lanes, codec: codec, naiveDecoder: naiveDecoder) {
           print(row.line)
         }
       }
     }
   }
+}
+
+/// The 1-minute load average (0 when unavailable), to state how busy the machine was.
+func loadAverage() -> Double {
+  var l = [Double](repeating: 0, count: 3)
+  return getloadavg(&l, 3) >= 1 ? l[0] : 0
 }

@@ -18,8 +18,48 @@ enum GPTKernels {
   static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                      M: Int, N: Int, K: Int, beta: Float = 0) {
     if M == 0 { return }
+    if M <= smallRows { return linearSmall(x, w, y, M: M, N: N, K: K, beta: beta) }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(N), Int32(K), 1, x, Int32(K),
                 w, Int32(K), beta, y, Int32(N))
+  }
+
+  /// Up to this many rows, `linear` uses `linearSmall`: BLAS re-packs the whole weight matrix on every
+  /// call, which costs more than the product itself when only a few sequences share a step
+  /// (batch 1, or the narrow chunks of long sequences).
+  static let smallRows = 8
+
+  /// `linear` without packing: four weight rows at a time stay in L1 while every input row is
+  /// dotted with them (8-wide partial sums). y (M×N) = x (M×K) · Wᵀ + beta·y.
+  static func linearSmall(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                          M: Int, N: Int, K: Int, beta: Float) {
+    var n = 0
+    while n + 4 <= N {
+      let w0 = w + n * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K
+      for m in 0..<M {
+        let xm = x + m * K
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var k = 0
+        while k + 8 <= K {
+          let xv = load8(xm + k)
+          a0 += xv * load8(w0 + k); a1 += xv * load8(w1 + k); a2 += xv * load8(w2 + k); a3 += xv * load8(w3 + k)
+          k += 8
+        }
+        var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+        while k < K { s0 += xm[k] * w0[k]; s1 += xm[k] * w1[k]; s2 += xm[k] * w2[k]; s3 += xm[k] * w3[k]; k += 1 }
+        let yr = y + m * N + n
+        if beta == 0 { yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3 } else {
+          yr[0] = beta * yr[0] + s0; yr[1] = beta * yr[1] + s1; yr[2] = beta * yr[2] + s2; yr[3] = beta * yr[3] + s3
+        }
+      }
+      n += 4
+    }
+    while n < N {
+      for m in 0..<M {
+        let s = dot(x + m * K, w + n * K, K)
+        y[m * N + n] = beta == 0 ? s : beta * y[m * N + n] + s
+      }
+      n += 1
+    }
   }
 
   @inline(__always)

@@ -252,14 +252,34 @@ public final class GPTSampler: @unchecked Sendable {
     let m = GPTKernels.maxValue(p, n)
     let sum = GPTKernels.expShiftSum(p, V, max: m, invT: 1 / options.temperature)
     let target = rng.uniform() * sum
+    return (Int32(GPTSampler.pick(p, V, target: target)), sum)
+  }
+
+  /// The first j with p[0] + … + p[j] > target among the positive p[j] (the inverse CDF), or the
+  /// last positive entry when rounding leaves the total at or below `target`. Blocks of 16 are
+  /// summed with SIMD and skipped whole, so only one block is scanned serially.
+  @inline(__always)
+  static func pick(_ p: UnsafePointer<Float>, _ n: Int, target: Float) -> Int {
     var cum: Float = 0
-    var last = 0
-    for j in 0..<V where p[j] > 0 {
-      cum += p[j]
-      last = j
-      if cum > target { return (Int32(j), sum) }
+    var j = 0
+    var lastPositive = 0
+    while j + 16 <= n {
+      let v = GPTKernels.load8(p + j) + GPTKernels.load8(p + j + 8)
+      let bs = v.sum()
+      if cum + bs > target { break }
+      if bs > 0 { for i in stride(from: j + 15, through: j, by: -1) where p[i] > 0 { lastPositive = i; break } }
+      cum += bs
+      j += 16
     }
-    return (Int32(last), sum)
+    while j < n {
+      if p[j] > 0 {
+        cum += p[j]
+        lastPositive = j
+        if cum > target { return j }
+      }
+      j += 1
+    }
+    return lastPositive
   }
 
   /// Reference sampler without a cache: for every position the whole prefix goes through the
