@@ -54,6 +54,9 @@ public struct EvaluationResult: Sendable {
   public var kpd: ValueWithError?
   /// Wall time per phase in seconds, in execution order.
   public var timings: [(phase: String, seconds: Double)]
+  /// Process CPU seconds (user + system, all threads) per entry of `timings`; NaN for a phase that ran
+  /// alongside others (its CPU time is counted in theirs).
+  public var cpuSeconds: [Double] = []
   /// Classifier tests, in the order of `EvaluationOptions.classifierModes` (empty if none ran).
   public var classifiers: [ClassifierResult] = []
 }
@@ -90,10 +93,14 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
   let refBatch = batchSize(refSource.chunkRows), genBatch = batchSize(genSource.chunkRows)
   let cols = FeatureLayout(geometry: kind.geometry).width
   var timings: [(String, Double)] = []
+  // Process CPU seconds per phase too (user + system, all threads): on a shared 2-core machine wall
+  // time alone says little about the work done.
+  var cpu: [Double] = []
   func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-    let t0 = DispatchTime.now().uptimeNanoseconds
+    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
     let r = try body()
     timings.append((name, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
+    cpu.append(processCPUSeconds() - c0)
     return r
   }
 
@@ -167,6 +174,7 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
   withExtendedLifetime(gen) {}
   if let e = pass.error { throw e }
   let share = String(format: "%.0f%%", 100 * Double(builder.voxelRowsNeeded) / Double(ref.count))
+  cpu.append(.nan)  // ran alongside FPD/KPD: its CPU time is inside theirs
   timings.append((options.distances ? "reference voxel rest, \(share) (alongside FPD/KPD)" : "reference voxel rest, \(share)",
                   pass.seconds))
   let refHists = pass.builder.finish()
@@ -183,7 +191,14 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
   }
   return EvaluationResult(kind: kind, generatedPath: generated, referencePath: reference, generatedCount: gen.count,
                           referenceCount: ref.count, comparisons: comparisons, separations: separations(comparisons),
-                          fpd: fpdValue, kpd: kpdValue, timings: timings, classifiers: classifiers)
+                          fpd: fpdValue, kpd: kpdValue, timings: timings, cpuSeconds: cpu, classifiers: classifiers)
+}
+
+/// User + system CPU seconds of this process so far (all threads).
+func processCPUSeconds() -> Double {
+  var u = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &u)
+  return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
 
 /// Reads rows [0, count) in batches of `size` through `read` (start, count), one batch ahead on a
