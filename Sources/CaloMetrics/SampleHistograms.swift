@@ -26,16 +26,22 @@ public struct ReferenceHistograms: Sendable {
     var b = ReferenceBuilder(kind: kind)
     try forEachBatch { e, s in _ = b.addFeatures(energies: e, showers: s) }
     b.endFeaturePass()
-    try forEachBatch { _, s in b.addVoxels(showers: s) }
+    if b.voxelRowsNeeded > 0 { try forEachBatch { _, s in b.addVoxels(showers: s) } }
     return b.finish()
   }
 }
 
-/// Builds `ReferenceHistograms` in two streaming passes over the reference showers:
+/// Builds `ReferenceHistograms` in (at most) two streaming passes over the reference showers:
 /// 1. `addFeatures` for every batch (features, fixed-binning histograms, maxima);
-/// 2. `endFeaturePass()`, then `addVoxels` for every batch (the voxel histogram, whose top edge is the
-///    reference's maximum voxel energy), then `finish()`.
-/// Memory: the reference layer energies (N × relevant layers doubles) until `endFeaturePass`.
+/// 2. `endFeaturePass()`, then `addVoxels` for the batches again, in the same order (the voxel
+///    histogram, whose top edge is the reference's maximum voxel energy), then `finish()`.
+///
+/// Pass 2 is usually short: pass 1 already fills the voxel histogram in the binning of the running
+/// maximum, restarting whenever a batch raises it. At the end that binning is the final one (the same
+/// `Binning.geometric` call on the same maximum), so only showers before the batch that set the final
+/// maximum still need counting: `voxelRowsNeeded` of them. `addVoxels` ignores rows past that, so
+/// replaying every batch stays correct. Memory: the reference layer energies (N × relevant layers
+/// doubles) until `endFeaturePass`.
 public struct ReferenceBuilder: Sendable {
   public let kind: DatasetKind
   public let extractor: FeatureExtractor
@@ -46,6 +52,16 @@ public struct ReferenceBuilder: Sendable {
   var voxelMax: Double = 0
   var featurePassDone = false
   public private(set) var count = 0
+  /// Voxel histogram of showers [voxelValidFrom, count) in the binning of the running `voxelMax`
+  /// (nil while that binning is undefined).
+  var provisionalVoxels: Histogram?
+  var voxelValidFrom = 0
+  /// Rows consumed by `addVoxels` so far (pass 2).
+  var voxelRowsSeen = 0
+
+  /// Showers from the start of the reference that pass 2 (`addVoxels`) still has to see; 0 means the
+  /// voxel histogram is complete after pass 1. Valid after `endFeaturePass()`.
+  public var voxelRowsNeeded: Int { voxelValidFrom }
 
   public init(kind: DatasetKind) {
     self.kind = kind
@@ -64,10 +80,25 @@ public struct ReferenceBuilder: Sendable {
     for i in 0..<t.count {
       for j in 0..<L.r { pendingLayerEnergies.append(t[i, L.layerEnergy + j]) }
     }
-    voxelMax = max(voxelMax, Double(maxVoxel(showers)))
+    let batchMax = Double(maxVoxel(showers))
+    if batchMax > voxelMax {
+      // New maximum, new binning: earlier showers are left to pass 2.
+      voxelMax = batchMax
+      voxelValidFrom = count
+      provisionalVoxels = Binning.geometric(from: extractor.threshold, to: voxelMax,
+                                            edgeCount: voxelSpec?.logEdgeCount ?? 2).map(Histogram.init)
+    }
+    if voxelSpec != nil, var h = provisionalVoxels {
+      provisionalVoxels = nil  // keep `h` uniquely referenced while filling
+      fillVoxelHistogram(&h, showers: showers, threshold: extractor.threshold)
+      provisionalVoxels = h
+    }
     count += t.count
     return t
   }
+
+  /// The voxel-energy spec of this dataset (every CaloChallenge catalogue has one).
+  var voxelSpec: HistogramSpec? { specs.first { $0.feature == .voxelEnergy } }
 
   /// Ends pass 1: fixes the log binnings from the reference maxima and fills the layer-energy histograms.
   public mutating func endFeaturePass() {
@@ -78,7 +109,11 @@ public struct ReferenceBuilder: Sendable {
     let t = extractor.threshold
     for (si, spec) in specs.enumerated() where spec.fixedBinning == nil {
       if spec.feature == .voxelEnergy {
-        histograms[si] = Binning.geometric(from: t, to: voxelMax, edgeCount: spec.logEdgeCount).map(Histogram.init)
+        let final = Binning.geometric(from: t, to: voxelMax, edgeCount: spec.logEdgeCount)
+        precondition(final == provisionalVoxels?.binning, "voxel binning differs from the provisional one")
+        histograms[si] = provisionalVoxels
+        provisionalVoxels = nil
+        if final == nil { voxelValidFrom = 0 }
         continue
       }
       let j = spec.column! - L.layerEnergy
@@ -94,18 +129,30 @@ public struct ReferenceBuilder: Sendable {
     pendingLayerEnergies = []
   }
 
-  /// Pass 2: adds the voxels of a batch to the voxel-energy histogram.
+  /// Pass 2: adds the voxels of the next batch (batches in pass-1 order, from the first shower) to the
+  /// voxel-energy histogram. Only showers below `voxelRowsNeeded` are counted (the rest already were);
+  /// callers may stop once they have passed that many showers. `showers` must be whole showers.
   public mutating func addVoxels(showers: [Float]) {
     precondition(featurePassDone, "ReferenceBuilder.addVoxels before endFeaturePass")
-    guard let vi = specs.firstIndex(where: { $0.feature == .voxelEnergy }), var h = histograms[vi] else { return }
+    let v = extractor.geometry.voxelCount
+    let rows = showers.count / v
+    let first = voxelRowsSeen
+    voxelRowsSeen += rows
+    let take = max(0, min(rows, voxelValidFrom - first))
+    guard take > 0, let vi = specs.firstIndex(where: { $0.feature == .voxelEnergy }), var h = histograms[vi] else {
+      return
+    }
     histograms[vi] = nil
-    fillVoxelHistogram(&h, showers: showers, threshold: extractor.threshold)
+    fillVoxelHistogram(&h, showers: take == rows ? showers : Array(showers[0..<(take * v)]),
+                       threshold: extractor.threshold)
     histograms[vi] = h
   }
 
   /// The frozen reference (call after pass 2).
   public func finish() -> ReferenceHistograms {
     precondition(featurePassDone, "ReferenceBuilder.finish before endFeaturePass")
+    precondition(voxelRowsSeen >= voxelValidFrom,
+                 "ReferenceBuilder.finish: pass 2 saw \(voxelRowsSeen) of \(voxelValidFrom) needed showers")
     return ReferenceHistograms(kind: kind, specs: specs, histograms: histograms, count: count)
   }
 }

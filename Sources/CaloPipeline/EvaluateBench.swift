@@ -96,6 +96,20 @@ public func benchEvaluate(kind: DatasetKind, count: Int, dir: String, regenerate
   }
   log("evaluating ...")
   let t0 = DispatchTime.now().uptimeNanoseconds
-  let result = try evaluate(generated: gen, reference: ref)
-  return (result, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+  let c0 = processCPUSeconds()
+  var result = try evaluate(generated: gen, reference: ref)
+  let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+  // The bench prints phase names: append each phase's CPU seconds, then the whole run's.
+  for (i, c) in result.cpuSeconds.enumerated() where c.isFinite && i < result.timings.count {
+    result.timings[i].phase += String(format: " [%.1f CPU-s]", c)
+  }
+  result.timings.append((String(format: "(process CPU %.1f s, ", processCPUSeconds() - c0)
+                           + "1-min load average \(loadAverage()))", 0))
+  return (result, seconds)
+}
+
+/// The 1-minute load average from /proc/loadavg ("?" where unavailable).
+func loadAverage() -> String {
+  guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
+  return String(s.split(separator: " ").first ?? "?")
 }

@@ -21,6 +21,14 @@ public enum RawHDF5 {
     public var shape: [Int]
     public var values: [Double]
     public var type: ElementType
+    /// Chunk shape (chunked layout) or nil (contiguous). Filters below need a chunked layout.
+    public var chunk: [Int]? = nil
+    /// Apply HDF5's shuffle filter (before deflate, as h5py does).
+    public var shuffle = false
+    /// gzip level, or nil for no deflate filter.
+    public var deflate: Int? = nil
+    /// Apply the Fletcher-32 checksum filter (a filter CaloData's parallel reader does not handle).
+    public var fletcher32 = false
     public init(_ name: String, shape: [Int], values: [Double], type: ElementType) {
       precondition(values.count == shape.reduce(1, *), "RawHDF5.Dataset \(name): \(values.count) values for \(shape)")
       self.name = name
@@ -40,10 +48,19 @@ public enum RawHDF5 {
       var dims = d.shape.map { hsize_t($0) }
       let space = H5Screate_simple(Int32(dims.count), &dims, nil)
       defer { H5Sclose(space) }
+      let dcpl = H5Pcreate(calo_H5P_DATASET_CREATE())
+      defer { H5Pclose(dcpl) }
+      if let c = d.chunk {
+        var cd = c.map { hsize_t($0) }
+        precondition(H5Pset_chunk(dcpl, Int32(cd.count), &cd) >= 0, "RawHDF5: bad chunk \(c)")
+        if d.shuffle { precondition(H5Pset_shuffle(dcpl) >= 0) }
+        if let level = d.deflate { precondition(H5Pset_deflate(dcpl, UInt32(level)) >= 0) }
+        if d.fletcher32 { precondition(H5Pset_fletcher32(dcpl) >= 0) }
+      }
       var ok: herr_t = -1
       switch d.type {
       case .float32:
-        let ds = H5Dcreate2(file, d.name, calo_H5T_NATIVE_FLOAT(), space, calo_H5P_DEFAULT(), calo_H5P_DEFAULT(),
+        let ds = H5Dcreate2(file, d.name, calo_H5T_NATIVE_FLOAT(), space, calo_H5P_DEFAULT(), dcpl,
                             calo_H5P_DEFAULT())
         let v = d.values.map { Float($0) }
         ok = v.withUnsafeBufferPointer {
@@ -52,7 +69,7 @@ public enum RawHDF5 {
         }
         H5Dclose(ds)
       case .float64:
-        let ds = H5Dcreate2(file, d.name, calo_H5T_NATIVE_DOUBLE(), space, calo_H5P_DEFAULT(), calo_H5P_DEFAULT(),
+        let ds = H5Dcreate2(file, d.name, calo_H5T_NATIVE_DOUBLE(), space, calo_H5P_DEFAULT(), dcpl,
                             calo_H5P_DEFAULT())
         ok = d.values.withUnsafeBufferPointer {
           H5Dwrite(ds, calo_H5T_NATIVE_DOUBLE(), calo_H5P_DEFAULT(), calo_H5P_DEFAULT(), calo_H5P_DEFAULT(),
@@ -61,7 +78,7 @@ public enum RawHDF5 {
         H5Dclose(ds)
       case .int64:
         let t = H5Tcopy(calo_H5T_NATIVE_INT64())
-        let ds = H5Dcreate2(file, d.name, t, space, calo_H5P_DEFAULT(), calo_H5P_DEFAULT(), calo_H5P_DEFAULT())
+        let ds = H5Dcreate2(file, d.name, t, space, calo_H5P_DEFAULT(), dcpl, calo_H5P_DEFAULT())
         let v = d.values.map { Int64($0) }
         ok = v.withUnsafeBufferPointer {
           H5Dwrite(ds, t, calo_H5P_DEFAULT(), calo_H5P_DEFAULT(), calo_H5P_DEFAULT(), $0.baseAddress)
@@ -71,7 +88,7 @@ public enum RawHDF5 {
       case let .string(n):
         let t = H5Tcopy(calo_H5T_C_S1())
         H5Tset_size(t, n)
-        let ds = H5Dcreate2(file, d.name, t, space, calo_H5P_DEFAULT(), calo_H5P_DEFAULT(), calo_H5P_DEFAULT())
+        let ds = H5Dcreate2(file, d.name, t, space, calo_H5P_DEFAULT(), dcpl, calo_H5P_DEFAULT())
         var bytes = [UInt8]()
         for x in d.values { bytes += Array(String(x).utf8.prefix(n)) + [UInt8](repeating: 0, count: n - min(n, String(x).utf8.count)) }
         ok = bytes.withUnsafeBufferPointer {
