@@ -194,12 +194,6 @@ public func evaluate(generated: String, reference: String, options: EvaluationOp
                           fpd: fpdValue, kpd: kpdValue, timings: timings, cpuSeconds: cpu, classifiers: classifiers)
 }
 
-/// User + system CPU seconds of this process so far (all threads).
-func processCPUSeconds() -> Double {
-  var u = rusage()
-  getrusage(RUSAGE_SELF.rawValue, &u)
-  return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
-}
 
 /// Reads rows [0, count) in batches of `size` through `read` (start, count), one batch ahead on a
 /// background queue while `body` works on the current one. HDF5 is only ever entered under CaloData's
