@@ -3,7 +3,7 @@
 // with CaloChallenge HDF5 I/O, the CaloChallenge evaluation, a parameterised shower simulator and an
 // ncurses explorer. Module graph (A -> B: A imports B), no cycles:
 //
-//   CaloGeometry -> (none)            CaloData -> CHDF5, CZlib, CaloGeometry
+//   CaloGeometry -> (none)            CaloData -> CHDF5, CDeflate, CaloGeometry
 //   CaloMetrics -> CaloGeometry, COpenBLAS (LAPACK for the FPD matrix square root)
 //   CaloSim -> CaloGeometry, CaloData CaloTensor -> COpenBLAS      CaloNN -> CaloTensor
 //   CaloModel -> CaloNN, CaloGeometry
@@ -35,13 +35,13 @@ let package = Package(
     // MARK: - C shims (Debian -dev packages; static inline wrappers only, no API of their own)
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
-    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     // No pkgConfig: SwiftPM drops ncursesw's -D flags; the shim defines NCURSES_WIDECHAR itself.
     .systemLibrary(name: "CNcurses", providers: [.apt(["libncursesw5-dev"])]),
 
     // MARK: - Core libraries
     .target(name: "CaloGeometry", exclude: ["README.md"], swiftSettings: plain),
-    .target(name: "CaloData", dependencies: ["CHDF5", "CZlib", "CaloGeometry"], exclude: ["README.md"], swiftSettings: plain),
+    .target(name: "CaloData", dependencies: ["CHDF5", "CDeflate", "CaloGeometry"], exclude: ["README.md"], swiftSettings: plain),
     .target(name: "CaloMetrics", dependencies: ["CaloGeometry", "COpenBLAS"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "CaloSim", dependencies: ["CaloGeometry", "CaloData"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "CaloTensor", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: fast),

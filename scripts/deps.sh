@@ -2,7 +2,7 @@
 # Installs the Debian packages CaloVQ builds against, if any is missing. Sourced by the other scripts.
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
-pkgs=(libhdf5-dev zlib1g-dev libopenblas-dev libncursesw5-dev pkg-config "$@")
+pkgs=(libhdf5-dev zlib1g-dev libdeflate-dev libopenblas-dev libncursesw5-dev pkg-config "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

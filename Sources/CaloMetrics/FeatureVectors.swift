@@ -23,7 +23,10 @@ public struct FeatureMatrix: Sendable, Equatable {
   public mutating func append(_ table: FeatureTable) {
     let L = table.layout
     precondition(L.width == cols, "FeatureMatrix has \(cols) columns, table \(L.width)")
-    values.reserveCapacity(values.count + table.values.count)
+    // Grow geometrically: reserving exactly `count + n` on every batch would reallocate and copy the
+    // whole matrix each time (quadratic in the number of batches).
+    let needed = values.count + table.values.count
+    if values.capacity < needed { values.reserveCapacity(max(needed, 2 * values.capacity)) }
     for i in 0..<table.count {
       let row = i * cols
       for c in 0..<cols {
