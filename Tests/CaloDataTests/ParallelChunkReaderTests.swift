@@ -1,6 +1,7 @@
 // The parallel chunk reader must return exactly what libhdf5 returns through ShowerFileReader (bit for
 // bit, same errors) on every layout it accepts, and refuse every layout it does not understand.
 import CaloData
+import Foundation
 import CaloTestSupport
 import XCTest
 
@@ -38,6 +39,24 @@ final class ParallelChunkReaderTests: XCTestCase {
     try assertSameReads(path, expectChunkRows: 1000)
     let p = ParallelChunkReader(try ShowerFileReader(path: path))!
     XCTAssertEqual(try p.read(from: 0, count: 2300).showers, s)
+  }
+
+  /// A damaged gzip chunk must fail the read with a message naming the chunk, never return garbage
+  /// (libdeflate checks the stream and its Adler-32).
+  func testCorruptChunkIsAnError() throws {
+    let dir = TempDir()
+    let path = dir.file("bad.h5")
+    let (e, s) = makeShowers(n: 2300, voxels: 368, seed: 5)
+    try writeShowerFile(path: path, energies: e, showers: s, voxels: 368)
+    // Chunk data fills almost all of the file; flip bytes in its middle.
+    var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    let mid = bytes.count * 6 / 10
+    for i in mid..<(mid + 64) { bytes[i] ^= 0x5A }
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let p = try XCTUnwrap(ParallelChunkReader(try ShowerFileReader(path: path)))
+    XCTAssertThrowsError(try p.read(from: 0, count: 2300)) { err in
+      XCTAssertTrue("\(err)".contains("corrupt gzip data in the chunk"), "\(err)")
+    }
   }
 
   /// Writes `showers` (n × 368) with the given layout through RawHDF5.
