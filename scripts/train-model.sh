@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Trains one sample-preset Calo-VQ model end to end and measures it against the project's quality bar:
+#   bash scripts/train-model.sh DATASET NORM        DATASET: ds1-photon ds1-pion ds2 ds3; NORM: global layerwise
+# In the background (safe to stop at any time; running it again continues where it stopped):
+#   nohup bash scripts/train-model.sh ds1-photon layerwise > runs/ds1-photon-layerwise.log 2>&1 &
+# Steps, each skipped when its output exists: simulate the training, validation, reference and floor
+# sets (fixed seeds, in cache/), stage 1 (resumes from its checkpoint), stage 2 (likewise), generate
+# 10,000 showers, evaluate them and the simulator floor against the reference. Results land in
+# runs/DATASET-NORM/ (model/ holds stage1 + stage2; eval.txt, eval.json, floor.txt). Copying a model
+# into sample-data/models/ is a separate, deliberate step taken only when eval.txt meets the bar.
+# Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -eq 2 ] || { echo "usage: bash scripts/train-model.sh DATASET NORM   (e.g. ds2 layerwise)" >&2; exit 2; }
+ds=$1 norm=$2
+case "$ds" in
+  ds1-photon) i=1 ntrain=60000 nval=10000 s1=30 s2=30 energies=(--energies ds1) ;;
+  ds1-pion)   i=2 ntrain=60000 nval=10000 s1=30 s2=30 energies=(--energies ds1) ;;
+  ds2)        i=3 ntrain=30000 nval=5000  s1=8  s2=20 energies=() ;;
+  ds3)        i=4 ntrain=10000 nval=2000  s1=4  s2=20 energies=() ;;
+  *) echo "unknown dataset '$ds': use ds1-photon, ds1-pion, ds2 or ds3" >&2; exit 2 ;;
+esac
+case "$norm" in global|layerwise) ;; *) echo "unknown normalisation '$norm': use global or layerwise" >&2; exit 2 ;; esac
+s1=${S1_EPOCHS:-$s1} s2=${S2_EPOCHS:-$s2}
+set --
+source scripts/deps.sh
+swift build -c release --product calovq 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
+B="$(swift build -c release --show-bin-path)/calovq"
+run=runs/$ds-$norm
+mkdir -p cache "$run"
+
+# Data: seeds 100i (train), 300i (validation), 200i (reference), 400i (floor: the simulator vs itself).
+sim() {  # sim NAME SEED COUNT
+  [ -f "cache/$ds-$1.h5" ] || "$B" simulate --dataset "$ds" --count "$3" --seed "$2" --out "cache/$ds-$1.h5" --quiet
+}
+sim train $((1000 + i)) "$ntrain"
+sim val $((3000 + i)) "$nval"
+sim reference $((2000 + i)) 10000
+sim reference2 $((4000 + i)) 10000
+
+# Stage 1 (resumable).
+if [ ! -f "$run/s1/stage1.safetensors" ]; then
+  resume=(); [ -f "$run/s1/checkpoint.safetensors" ] && resume=(--resume)
+  "$B" train stage1 --dataset "$ds" --norm "$norm" --preset sample --data "cache/$ds-train.h5" \
+    --val "cache/$ds-val.h5" --out "$run/s1" --epochs "$s1" --log-every 50 ${resume[@]+"${resume[@]}"}
+fi
+# Stage 2 on the frozen stage-1 codes (resumable); writes the model folder (stage1 + stage2).
+if [ ! -f "$run/model/stage2.safetensors" ]; then
+  resume=(); [ -f "$run/model/checkpoint.safetensors" ] && resume=(--resume)
+  "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "cache/$ds-train.h5" --out "$run/model" \
+    --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"}
+fi
+# Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
+[ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"
+"$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --json "$run/eval.json" | tee "$run/eval.txt"
+[ -f "$run/floor.txt" ] || "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt"
+echo "model folder: $run/model; evaluation: $run/eval.txt (floor: $run/floor.txt)"
