@@ -1,7 +1,7 @@
 // The fast decoder (Stage1Decoder) against its naive twin Stage1Model.decode: same unit pixels on
 // random weights, random codes and random energies for every dataset/normalisation, batch sizes
 // that exercise chunking and both lanes; the inference kernels against direct loops, and the
-// Winograd F(2,3) Conv1d of the ds1 decoder against its shifted-GEMM twin.
+// Winograd F(4,3) Conv1d of the ds1 decoder against its shifted-GEMM twin.
 import CaloGeometry
 import CaloTensor
 import XCTest
@@ -91,14 +91,15 @@ final class Stage1InferenceTests: XCTestCase {
     }
   }
 
-  /// Winograd F(2,3) against the three shifted GEMMs on padded rows (random weights, biases and
+  /// Winograd F(4,3) against the three shifted GEMMs on padded rows (random weights, biases and
   /// inputs, non-zero garbage in the output's pad rows to check they are zeroed), and both against a
-  /// direct Double loop. Tolerance 1e-5 of the largest |output| (float rounding in the transforms).
+  /// direct Double loop. Tolerance of the largest |output|: 1e-5 for Winograd (its transforms scale by
+  /// up to 8 and 1/24; ~2e-6 measured at 256 channels), 1e-6 for the shifted GEMMs.
   func testConv1dK3WinogradMatchesDirectTwin() {
     var rng = RNG(seed: 12)
-    // The last case has 40 × 16 = 640 output pairs: several `blockTiles` blocks and a partial one.
-    XCTAssertLessThan(Conv1dK3.blockTiles, 640)
-    for (cin, cout, L, m) in [(8, 5, 4, 3), (16, 16, 32, 7), (33, 9, 10, 2), (16, 8, 32, 40)] {
+    // The last case has 40 × 8 = 320 output quads: several `blockTiles` blocks and a partial one.
+    XCTAssertLessThan(Conv1dK3.blockTiles, 320)
+    for (cin, cout, L, m) in [(8, 5, 4, 3), (16, 16, 32, 7), (33, 9, 12, 2), (16, 8, 32, 40), (256, 256, 32, 2)] {
       let Lp = L + 2
       let w = (0..<(3 * cin * cout)).map { _ in rng.uniform(-0.5, 0.5) }, b = (0..<cout).map { _ in rng.uniform(-0.3, 0.3) }
       var x = [Float](repeating: 0, count: m * Lp * cin)
@@ -121,7 +122,7 @@ final class Stage1InferenceTests: XCTestCase {
             }
             let i = (s * Lp + l) * cout + o
             XCTAssertEqual(ya[i], Float(want), accuracy: 1e-5 * scale, "winograd cin \(cin) s \(s) l \(l) o \(o)")
-            XCTAssertEqual(yb[i], Float(want), accuracy: 1e-5 * scale, "direct cin \(cin) s \(s) l \(l) o \(o)")
+            XCTAssertEqual(yb[i], Float(want), accuracy: 1e-6 * scale, "direct cin \(cin) s \(s) l \(l) o \(o)")
           }
         }
       }

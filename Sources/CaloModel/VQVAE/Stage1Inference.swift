@@ -39,7 +39,7 @@ public final class Stage1Decoder: @unchecked Sendable {
     let L, pad, c0: Int
     let table: [Float]       // (k, K, c0): tap j of code k through conv0's data channels
     let condRows: [Float]    // (15, L, c0): conv0 bias + condition taps valid at position l
-    let convs: [Conv1dK3]    // conv1 … (kernel 3, Winograd F(2,3))
+    let convs: [Conv1dK3]    // conv1 … (kernel 3, Winograd F(4,3))
     let mlp: [(w: [Float], b: [Float], nin: Int, nout: Int)]    // w (out, in), PyTorch layout
     let segments: [Int]
     let k: Int
@@ -273,7 +273,7 @@ public final class Stage1Decoder: @unchecked Sendable {
     let L = h.L, p = h.pad, Lp = L + 2 * p, K = config.codebookSize
     let width = Swift.max(h.c0, h.convs.map(\.cout).max() ?? 0)
     let mlpWidth = h.mlp.map(\.nout).max() ?? 0
-    let winograd = L % 2 == 0
+    let winograd = Conv1dK3.winogradFits(L)
     let scratchCount = winograd ? (h.convs.map { $0.scratchFloats(showers: chunk, L: L) }.max() ?? 0) : 0
     let a = UnsafeMutablePointer<Float>.allocate(capacity: chunk * Lp * width)
     let b = UnsafeMutablePointer<Float>.allocate(capacity: chunk * Lp * width)
@@ -303,7 +303,7 @@ public final class Stage1Decoder: @unchecked Sendable {
             InferenceKernels.activate(d, c, .relu)
           }
         }
-        // conv1…: Winograd F(2,3) GEMMs over all output pairs of the chunk (odd L: the shifted GEMMs).
+        // conv1…: Winograd F(4,3) GEMMs over all output quads of the chunk (else the shifted GEMMs).
         var x = a, y = b
         for cv in h.convs {
           if winograd { cv.apply(x, showers: m, L: L, y, scratch: scratch) } else { cv.applyDirect(x, showers: m, L: L, y) }
