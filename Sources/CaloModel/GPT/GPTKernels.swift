@@ -225,8 +225,11 @@ enum GPTKernels {
   /// the same tokens whichever path a row takes). Written on SIMD8 because the scalar version carries
   /// clamps that only matter for x > 0, and so the sum can be fused into the same pass.
   /// x = n·ln2 + r with n = round(x·log2 e) (Cody–Waite: ln2 split in an exact high part and a
-  /// correction), e^r = 1 + r + r²·p(r) (degree-5 Cephes minimax p, relative error ≈ 2e-7), 2ⁿ from
-  /// the exponent bits. Inputs below −87.3 (2ⁿ would leave the normal range), including −∞, give 0.
+  /// correction), e^r = 1 + r + r²·p(r) (degree-5 Cephes minimax p; relative error ≤ 8.3e-8 against the
+  /// Double exp on a 1e-5 grid of [−87.3, 0]), 2ⁿ from the exponent bits. Inputs below −87.3 (2ⁿ would
+  /// leave the normal range), including −∞, give 0.
+  /// Why not the scalar loop: it did vectorise (4-wide SSE), but ran at 1.85 ns per element against
+  /// 1.4 ns here (1024-logit softmax, one thread).
   @inline(__always)
   static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let magic = SIMD8<Float>(repeating: 12_582_912)        // 1.5·2²³: adding it rounds to an integer
