@@ -1,6 +1,7 @@
 // The fast decoder (Stage1Decoder) against its naive twin Stage1Model.decode: same unit pixels on
 // random weights, random codes and random energies for every dataset/normalisation, batch sizes
-// that exercise chunking and both lanes; the inference kernels against direct loops.
+// that exercise chunking and both lanes; the inference kernels against direct loops, and the
+// Winograd F(4,3) Conv1d of the ds1 decoder against its shifted-GEMM twin.
 import CaloGeometry
 import CaloTensor
 import XCTest
@@ -87,6 +88,44 @@ final class Stage1InferenceTests: XCTestCase {
       for n in 0..<2 { for o in 0..<2 { for z in 0..<op.zOut { for a in 0..<op.aOut {
         XCTAssertEqual(y[((n * op.zOut + z) * op.aOut + a) * 2 + o], want.y[((n * 2 + o) * op.zOut + z) * op.aOut + a], accuracy: 1e-5)
       } } } }
+    }
+  }
+
+  /// Winograd F(4,3) against the three shifted GEMMs on padded rows (random weights, biases and
+  /// inputs, non-zero garbage in the output's pad rows to check they are zeroed), and both against a
+  /// direct Double loop. Tolerance of the largest |output|: 1e-5 for Winograd (its transforms scale by
+  /// up to 8 and 1/24; ~2e-6 measured at 256 channels), 1e-6 for the shifted GEMMs.
+  func testConv1dK3WinogradMatchesDirectTwin() {
+    var rng = RNG(seed: 12)
+    // The last case has 40 × 8 = 320 output quads: several `blockTiles` blocks and a partial one.
+    XCTAssertLessThan(Conv1dK3.blockTiles, 320)
+    for (cin, cout, L, m) in [(8, 5, 4, 3), (16, 16, 32, 7), (33, 9, 12, 2), (16, 8, 32, 40), (256, 256, 32, 2)] {
+      let Lp = L + 2
+      let w = (0..<(3 * cin * cout)).map { _ in rng.uniform(-0.5, 0.5) }, b = (0..<cout).map { _ in rng.uniform(-0.3, 0.3) }
+      var x = [Float](repeating: 0, count: m * Lp * cin)
+      for s in 0..<m { for l in 1...L { for c in 0..<cin { x[(s * Lp + l) * cin + c] = rng.uniform(-1, 1) } } }
+      let conv = Conv1dK3(weight: w, bias: b, cin: cin, cout: cout)
+      var ya = [Float](repeating: 7, count: m * Lp * cout), yb = ya
+      var scratch = [Float](repeating: 0, count: conv.scratchFloats(showers: m, L: L))
+      conv.apply(x, showers: m, L: L, &ya, scratch: &scratch)
+      conv.applyDirect(x, showers: m, L: L, &yb)
+      var scale: Float = 1e-3
+      for v in yb { scale = max(scale, abs(v)) }
+      for s in 0..<m {
+        for l in 0..<Lp {
+          for o in 0..<cout {
+            var want = 0.0
+            if l > 0 && l <= L {
+              want = Double(b[o])
+              for j in 0..<3 { for c in 0..<cin { want += Double(x[(s * Lp + l - 1 + j) * cin + c]) * Double(w[(j * cin + c) * cout + o]) } }
+              want = max(want, 0)
+            }
+            let i = (s * Lp + l) * cout + o
+            XCTAssertEqual(ya[i], Float(want), accuracy: 1e-5 * scale, "winograd cin \(cin) s \(s) l \(l) o \(o)")
+            XCTAssertEqual(yb[i], Float(want), accuracy: 1e-6 * scale, "direct cin \(cin) s \(s) l \(l) o \(o)")
+          }
+        }
+      }
     }
   }
 }

@@ -39,7 +39,7 @@ public final class Stage1Decoder: @unchecked Sendable {
     let L, pad, c0: Int
     let table: [Float]       // (k, K, c0): tap j of code k through conv0's data channels
     let condRows: [Float]    // (15, L, c0): conv0 bias + condition taps valid at position l
-    let convs: [(w: [Float], b: [Float], cin: Int, cout: Int)]  // w (k, Cin, Cout)
+    let convs: [Conv1dK3]    // conv1 … (kernel 3, Winograd F(4,3))
     let mlp: [(w: [Float], b: [Float], nin: Int, nout: Int)]    // w (out, in), PyTorch layout
     let segments: [Int]
     let k: Int
@@ -100,13 +100,14 @@ public final class Stage1Decoder: @unchecked Sendable {
         }
         condRows[(cls * L + l) * c0 + o] = Float(s)
       } } }
-      var convs: [(w: [Float], b: [Float], cin: Int, cout: Int)] = []
+      precondition(k == 3, "Stage1Decoder: the ds1 decoder convolutions have kernel 3 (got \(k))")
+      var convs: [Conv1dK3] = []
       for cv in dec.convs.dropFirst() {
         let s = cv.weight.shape, wd = cv.weight.data
         precondition(s[2] == k, "Stage1Decoder: ds1 decoder convolutions must share one kernel size")
         var p = [Float](repeating: 0, count: s[0] * s[1] * k)
         for o in 0..<s[0] { for c in 0..<s[1] { for j in 0..<k { p[(j * s[1] + c) * s[0] + o] = wd[(o * s[1] + c) * k + j] } } }
-        convs.append((p, cv.bias!.data, s[1], s[0]))
+        convs.append(Conv1dK3(weight: p, bias: cv.bias!.data, cin: s[1], cout: s[0]))
       }
       // First MLP layer: permute its input columns from channel-major (c·L + l) to our (l·Cl + c).
       var mlp: [(w: [Float], b: [Float], nin: Int, nout: Int)] = []
@@ -272,11 +273,14 @@ public final class Stage1Decoder: @unchecked Sendable {
     let L = h.L, p = h.pad, Lp = L + 2 * p, K = config.codebookSize
     let width = Swift.max(h.c0, h.convs.map(\.cout).max() ?? 0)
     let mlpWidth = h.mlp.map(\.nout).max() ?? 0
+    let winograd = Conv1dK3.winogradFits(L)
+    let scratchCount = winograd ? (h.convs.map { $0.scratchFloats(showers: chunk, L: L) }.max() ?? 0) : 0
     let a = UnsafeMutablePointer<Float>.allocate(capacity: chunk * Lp * width)
     let b = UnsafeMutablePointer<Float>.allocate(capacity: chunk * Lp * width)
     let m1 = UnsafeMutablePointer<Float>.allocate(capacity: chunk * mlpWidth)
     let m2 = UnsafeMutablePointer<Float>.allocate(capacity: chunk * mlpWidth)
-    defer { a.deallocate(); b.deallocate(); m1.deallocate(); m2.deallocate() }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, scratchCount))
+    defer { a.deallocate(); b.deallocate(); m1.deallocate(); m2.deallocate(); scratch.deallocate() }
     h.table.withUnsafeBufferPointer { tab in h.condRows.withUnsafeBufferPointer { cr in
       var s0 = range.lowerBound
       while s0 < range.upperBound {
@@ -299,22 +303,10 @@ public final class Stage1Decoder: @unchecked Sendable {
             InferenceKernels.activate(d, c, .relu)
           }
         }
-        // conv1…: k shifted GEMMs over the padded rows of the whole chunk (rows crossing two
-        // showers land on pad rows, which are zeroed again afterwards).
+        // conv1…: Winograd F(4,3) GEMMs over all output quads of the chunk (else the shifted GEMMs).
         var x = a, y = b
         for cv in h.convs {
-          let rows = m * Lp - 2 * p
-          cv.w.withUnsafeBufferPointer { pw in
-            for j in 0..<h.k {
-              InferenceKernels.gemm(x + j * c, lda: c, pw.baseAddress! + j * cv.cin * cv.cout, transB: false, ldb: cv.cout,
-                                    y + p * cv.cout, ldc: cv.cout, M: rows, N: cv.cout, K: cv.cin, beta: j == 0 ? 0 : 1)
-            }
-          }
-          cv.b.withUnsafeBufferPointer { InferenceKernels.biasAct(y + p * cv.cout, $0.baseAddress!, rows: rows, cv.cout, ld: cv.cout, .relu) }
-          for s in 0..<m {
-            (y + s * Lp * cv.cout).initialize(repeating: 0, count: p * cv.cout)
-            (y + (s * Lp + L + p) * cv.cout).initialize(repeating: 0, count: p * cv.cout)
-          }
+          if winograd { cv.apply(x, showers: m, L: L, y, scratch: scratch) } else { cv.applyDirect(x, showers: m, L: L, y) }
           c = cv.cout
           swap(&x, &y)
         }
