@@ -1,0 +1,81 @@
+// The ds1 energy-centre / width loss of calovq_facts.md §4.3: its grid, its value against a direct
+// double-precision evaluation, and its gradient through the per-layer softmax head (finite differences).
+import CaloGeometry
+import CaloNN
+import CaloTensor
+import Foundation
+import XCTest
+
+@testable import CaloModel
+
+final class Stage1ECLossTests: XCTestCase {
+  /// Direct per-shower evaluation of §4.3 on E/E_inc rows (N·P), Double throughout.
+  static func directLoss(_ pred: [Float], _ truth: [Float], eta: [Float], phi: [Float], p: Int) -> (ec: Double, width: Double) {
+    func mom(_ x: ArraySlice<Float>) -> [Double] {
+      var s = 0.0, e = 0.0, f = 0.0, e2 = 0.0, f2 = 0.0
+      for (k, v) in x.enumerated() {
+        let w = Double(v), a = Double(eta[k]), b = Double(phi[k])
+        s += w; e += w * a; f += w * b; e2 += w * a * a; f2 += w * b * b
+      }
+      s += 1e-16
+      let ce = e / s, cf = f / s
+      return [ce, cf, max(e2 / s - ce * ce, 0).squareRoot(), max(f2 / s - cf * cf, 0).squareRoot()]
+    }
+    let n = pred.count / p
+    var ec = 0.0, w = 0.0
+    for i in 0..<n {
+      let a = mom(pred[(i * p)..<((i + 1) * p)]), b = mom(truth[(i * p)..<((i + 1) * p)])
+      ec += (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1])
+      w += (a[2] - b[2]) * (a[2] - b[2]) + (a[3] - b[3]) * (a[3] - b[3])
+    }
+    return (0.5 * ec / Double(n), 0.5 * w / Double(n))
+  }
+
+  func testDS1GridIsRadialMidpointTimesAngleFromZeroInVoxelOrder() throws {
+    for d in [DatasetKind.ds1Photon, .ds1Pion] {
+      let m = Stage1Model(config: try Stage1Presets.config(dataset: d, preset: "tiny"))
+      let geo = d.geometry, eta = m.ecGrid.eta.data, phi = m.ecGrid.phi.data
+      XCTAssertEqual(eta.count, d.voxelCount)
+      for l in geo.relevantLayerIndices {
+        let layer = geo.layers[l]
+        for a in 0..<layer.nAlpha {
+          for r in 0..<layer.nR {
+            let k = geo.offsets[l] + a * layer.nR + r
+            let rc = 0.5 * (layer.rEdges[r] + layer.rEdges[r + 1])
+            let al = layer.nAlpha == 1 ? 0 : 2 * Double.pi * Double(a) / Double(layer.nAlpha)
+            XCTAssertEqual(Double(eta[k]), rc * cos(al), accuracy: 1e-4 * max(rc, 1), "\(d) voxel \(k)")
+            XCTAssertEqual(Double(phi[k]), rc * sin(al), accuracy: 1e-4 * max(rc, 1), "\(d) voxel \(k)")
+          }
+        }
+      }
+    }
+  }
+
+  func testDS1LossValueMatchesDirectEvaluation() throws {
+    let m = Stage1Model(config: try Stage1Presets.config(dataset: .ds1Photon, preset: "tiny"))
+    let (e, s) = Stage1ToyShowers.make(.ds1Photon, count: 6, seed: 3)
+    let (_, s2) = Stage1ToyShowers.make(.ds1Photon, count: 6, seed: 4)
+    let p = m.config.voxels
+    let t = m.preprocessing.ratios(showers: s, energies: e), q = m.preprocessing.ratios(showers: s2, energies: e)
+    let (ec, w) = m.ecWidthLoss(Tensor([6, p], data: q), truth: Tensor([6, p], data: t))
+    let ref = Self.directLoss(q, t, eta: m.ecGrid.eta.data, phi: m.ecGrid.phi.data, p: p)
+    XCTAssertGreaterThan(ref.ec, 0.1)
+    XCTAssertEqual(Double(ec.item), ref.ec, accuracy: 1e-3 * ref.ec)
+    XCTAssertEqual(Double(w.item), ref.width, accuracy: 1e-3 * ref.width)
+  }
+
+  /// d(ec_weight·EC + width_weight·W)/d(decoder logits) through the per-layer softmax and the R broadcast.
+  func testDS1LossGradientThroughHeadMatchesFiniteDifferences() throws {
+    let m = Stage1Model(config: try Stage1Presets.config(dataset: .ds1Photon, preset: "tiny"))
+    let (e, s) = Stage1ToyShowers.make(.ds1Photon, count: 3, seed: 5)
+    let prep = m.prepare(energies: e, showers: s)
+    var rng = RNG(seed: 6)
+    let logits = Tensor.uniform([3, m.config.voxels], -1, 1, rng: &rng, requiresGrad: true)
+    let segs = m.preprocessing.groupSizes
+    let r = gradCheck([logits], eps: 1e-2, atol: 1e-3, rtol: 2e-2, maxElements: 300) {
+      let (ec, w) = m.ecWidthLoss(logits.softmax(segments: segs) * prep.rB, truth: prep.ratios)
+      return ec * 0.1 + w * 0.01
+    }
+    XCTAssertTrue(r.passed, r.description)
+  }
+}
