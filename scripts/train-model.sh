@@ -5,7 +5,8 @@
 #   nohup bash scripts/train-model.sh ds1-photon layerwise > runs/ds1-photon-layerwise.log 2>&1 &
 # Steps, each skipped when its output exists: simulate the training, validation, reference and floor
 # sets (fixed seeds, in cache/), stage 1 (resumes from its checkpoint), stage 2 (likewise), generate
-# 10,000 showers, evaluate them and the simulator floor against the reference. Results land in
+# 10,000 showers, evaluate them (separation powers, FPD/KPD, high-level classifier AUC) and the
+# simulator floor against the reference. Results land in
 # runs/DATASET-NORM/ (model/ holds stage1 + stage2; eval.txt, eval.json, floor.txt). Copying a model
 # into sample-data/models/ is a separate, deliberate step taken only when eval.txt meets the bar.
 # Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below.
@@ -52,6 +53,6 @@ if [ ! -f "$run/model/stage2.safetensors" ]; then
 fi
 # Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
 [ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"
-"$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --json "$run/eval.json" | tee "$run/eval.txt"
+"$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --classifier high --json "$run/eval.json" | tee "$run/eval.txt"
 [ -f "$run/floor.txt" ] || "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt"
 echo "model folder: $run/model; evaluation: $run/eval.txt (floor: $run/floor.txt)"
