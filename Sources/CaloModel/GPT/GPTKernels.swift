@@ -123,28 +123,11 @@ enum GPTKernels {
     return Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
   }
 
-  /// e^x for x ≤ 88 (Cephes-style range reduction + degree-6 polynomial; relative error ≈ 2e-7;
-  /// inputs below −87.3, including −∞, give exactly 0). Only arithmetic, bit casts and selects, so
-  /// loops over it vectorise: rounding to the nearest integer uses the 1.5·2²³ trick, whose bit
-  /// pattern also carries the integer for the 2ⁿ scale.
+  /// e^x for x ≤ 88, relative error ≈ 2e-7, inputs below −87.3 (including −∞) give exactly 0: the
+  /// stage-1 decoder's scalar exp (`InferenceKernels.exp`, Cephes-style, vectorisable), one copy for
+  /// the whole module. It is also the scalar twin `exp8` is tested against bit for bit.
   @inline(__always)
-  static func exp(_ x: Float) -> Float {
-    let xc = Swift.min(Swift.max(x, -87.3), 88.3)
-    let magic: Float = 12_582_912                 // 1.5·2²³
-    let tt = xc * 1.442_695_04 + magic
-    let n = tt - magic                            // round-to-nearest of x·log2(e)
-    let r = xc - n * 0.693_359_375 + n * 2.121_944_4e-4
-    var p: Float = 1.987_569_15e-4
-    p = p * r + 1.398_199_95e-3
-    p = p * r + 8.333_451_9e-3
-    p = p * r + 4.166_579_59e-2
-    p = p * r + 1.666_666_55e-1
-    p = p * r + 5.000_000_12e-1
-    let y = p * r * r + r + 1
-    let scale = Float(bitPattern: (tt.bitPattern &- 0x4B40_0000 &+ 127) << 23)   // 2ⁿ
-    let e = y * scale
-    return x < -87.3 ? 0 : e
-  }
+  static func exp(_ x: Float) -> Float { InferenceKernels.exp(x) }
 
   /// Cached attention of one query and one head: out = Σ_j softmax(q·k_j·scale) v_j over j < n.
   /// Shapes: q (hs); keys/values n rows of hs values, `stride` apart (the cache's C); scores
