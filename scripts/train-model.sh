@@ -53,6 +53,12 @@ if [ ! -f "$run/model/stage2.safetensors" ]; then
 fi
 # Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
 [ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"
-"$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --classifier high --json "$run/eval.json" | tee "$run/eval.txt"
-[ -f "$run/floor.txt" ] || "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt"
+# Reports go to a temporary name first: a stopped run never leaves a half-written report that the
+# next run would mistake for a finished one.
+"$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --classifier high --json "$run/eval.json" > "$run/eval.txt.tmp"
+mv "$run/eval.txt.tmp" "$run/eval.txt" && cat "$run/eval.txt"
+if [ ! -f "$run/floor.txt" ]; then
+  "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt.tmp"
+  mv "$run/floor.txt.tmp" "$run/floor.txt"
+fi
 echo "model folder: $run/model; evaluation: $run/eval.txt (floor: $run/floor.txt)"
