@@ -82,11 +82,20 @@ public enum Stage1CodeFile {
   }
 }
 
+/// What `stage1Encode` did: showers encoded and how they used the codebook.
+public struct Stage1EncodeSummary: Sendable {
+  public var showers: Int
+  /// Codebook size K of the model.
+  public var codebookSize: Int
+  /// Usage over every code of every encoded shower.
+  public var usage: CodebookUsage
+}
+
 /// Encodes every shower of `dataPath` with the model at `modelPath`; writes codes (and optionally
-/// the R values, float32 .npy (N, nR)). Returns the number of showers.
+/// the R values, float32 .npy (N, nR)). Returns the number of showers and the codebook usage.
 @discardableResult
 public func stage1Encode(modelPath: String, dataPath: String, out: String, rOut: String? = nil, limit: Int? = nil,
-                         batchSize: Int = 256) throws -> Int {
+                         batchSize: Int = 256) throws -> Stage1EncodeSummary {
   let model = try Stage1Model.load(from: modelPath)
   let reader = try ShowerFileReader(path: dataPath)
   guard reader.kind == model.config.dataset else {
@@ -102,7 +111,9 @@ public func stage1Encode(modelPath: String, dataPath: String, out: String, rOut:
   }
   try Stage1CodeFile.write(codes, shape: [n] + model.latentShape, to: out)
   if let rOut { try writeFloatNpy(rs, shape: [n, model.rCount], to: rOut) }
-  return n
+  var counts = [Int](repeating: 0, count: model.config.codebookSize)
+  for c in codes { counts[Int(c)] += 1 }
+  return Stage1EncodeSummary(showers: n, codebookSize: model.config.codebookSize, usage: CodebookUsage(counts: counts))
 }
 
 /// encode → decode → assemble with the true R for every shower of `dataPath`; writes a

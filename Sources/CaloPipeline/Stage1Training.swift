@@ -34,6 +34,10 @@ public struct Stage1TrainOptions: Sendable {
   public var resume: Bool = false
   /// Write the final model file in float16 (half the size; checkpoints stay float32).
   public var modelFloat16: Bool = false
+  /// Overrides of the preset for a new run (ignored on resume: the checkpoint's config wins).
+  public var heInit: Bool = false
+  public var ecWeight: Float?
+  public var widthWeight: Float?
 
   public init(dataset: DatasetKind, norm: NormMode? = nil, preset: String, dataPath: String, valPath: String? = nil,
               outDir: String) {
@@ -132,6 +136,9 @@ public final class Stage1TrainingJob {
     } else {
       var config = try Stage1Presets.config(dataset: options.dataset, norm: options.norm, preset: options.preset)
       if let b = options.batchSize { config.batchSize = b }
+      if options.heInit { config.heInit = true }
+      if let w = options.ecWeight { config.ecWeight = w }
+      if let w = options.widthWeight { config.widthWeight = w }
       trainer = Stage1Trainer(model: Stage1Model(config: config, seed: options.seed), seed: options.seed)
     }
     let config = trainer.model.config

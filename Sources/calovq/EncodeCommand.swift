@@ -13,8 +13,11 @@ struct EncodeCommand: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let n = try stage1Encode(modelPath: model, dataPath: data, out: out, rOut: rOut, limit: limit)
-      print("encoded \(n) showers -> \(out)" + (rOut.map { ", R -> \($0)" } ?? ""))
+      let s = try stage1Encode(modelPath: model, dataPath: data, out: out, rOut: rOut, limit: limit)
+      print("encoded \(s.showers) showers -> \(out)" + (rOut.map { ", R -> \($0)" } ?? ""))
+      let u = s.usage
+      print(String(format: "codebook usage: %d of %d codes used (%.1f %%), %d dead, perplexity %.1f",
+                   u.used, s.codebookSize, 100 * Double(u.used) / Double(s.codebookSize), u.dead, u.perplexity))
     }
   }
 }

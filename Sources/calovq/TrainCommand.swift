@@ -49,6 +49,10 @@ struct TrainStage1Command: ParsableCommand {
   @Option(help: "Print a progress line every N batches.") var logEvery: Int = 10
   @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
   @Flag(help: "Write the final model file in float16 (half the size).") var float16 = false
+  @Flag(help: "ds1: He-uniform init with zero biases in the hidden ReLU layers instead of PyTorch's defaults.")
+  var heInit = false
+  @Option(help: "Override the preset's energy-centre loss weight (ds1-photon paper: 0.1).") var ecWeight: Float?
+  @Option(help: "Override the preset's width loss weight (ds1-photon paper: 0.1).") var widthWeight: Float?
 
   func validate() throws {
     if let e = epochs, e <= 0 { throw ValidationError("--epochs must be positive") }
@@ -65,6 +69,7 @@ struct TrainStage1Command: ParsableCommand {
       o.epochs = epochs; o.steps = steps; o.seed = seed; o.checkpointEvery = checkpointEvery
       o.limit = limit; o.valLimit = valLimit; o.batchSize = batchSize; o.resume = resume
       o.modelFloat16 = float16
+      o.heInit = heInit; o.ecWeight = ecWeight; o.widthWeight = widthWeight
       let job = try Stage1TrainingJob(options: o)
       let c = job.model.config
       print("stage 1: \(c.dataset.rawValue) \(c.norm.rawValue) preset \(c.preset): generator \(job.model.generator.scalarCount) "

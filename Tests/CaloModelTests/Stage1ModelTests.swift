@@ -135,4 +135,50 @@ final class Stage1ModelTests: XCTestCase {
     }
     XCTAssertThrowsError(try Stage1Presets.config(dataset: .ds2, preset: "huge"))
   }
+
+  func testConfigWithoutHeInitKeyStillDecodes() throws {
+    // Model files written before the heInit option existed carry no such key.
+    var c = try Stage1Presets.config(dataset: .ds1Photon, preset: "sample")
+    c.heInit = true
+    var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
+    XCTAssertEqual(json["heInit"] as? Bool, true)
+    json["heInit"] = nil
+    let old = try JSONDecoder().decode(Stage1Config.self, from: JSONSerialization.data(withJSONObject: json))
+    XCTAssertNil(old.heInit)
+  }
+
+  func testHeInitScalesHiddenLayersOnly() throws {
+    var c = try Stage1Presets.config(dataset: .ds1Photon, preset: "sample")
+    let reference = Stage1Model(config: c, seed: 5)
+    c.heInit = true
+    let he = Stage1Model(config: c, seed: 5)
+    func t(_ m: Stage1Model, _ name: String) -> [Float] { m.generator[name]!.data }
+    // Hidden ReLU layers: the same draws ×√6 (He-uniform bound √(6/fan_in)), biases zero.
+    for name in ["encoder.mlp.0", "encoder.convs.1", "encoder.out", "decoder.convs.0", "decoder.mlp.1"] {
+      let w0 = t(reference, name + ".weight"), w1 = t(he, name + ".weight")
+      let fanIn = Float(reference.generator[name + ".weight"]!.shape.dropFirst().reduce(1, *))
+      for (a, b) in zip(w0, w1) { XCTAssertEqual(b, a * Float(6).squareRoot(), accuracy: 1e-6 * max(1, abs(b))) }
+      XCTAssertLessThanOrEqual(w1.map(abs).max()!, (6 / fanIn).squareRoot(), name)
+      XCTAssertGreaterThan(w1.map(abs).max()!, 1 / fanIn.squareRoot(), name)   // really rescaled
+      XCTAssertTrue(t(he, name + ".bias").allSatisfy { $0 == 0 }, name)
+      XCTAssertFalse(t(reference, name + ".bias").allSatisfy { $0 == 0 }, name)
+    }
+    // The output layer, the codebook and the 1×1 quant convs keep the reference init.
+    for name in ["decoder.last.weight", "decoder.last.bias", "quantize.embedding.weight", "quant_conv.weight"] {
+      XCTAssertEqual(t(he, name), t(reference, name), name)
+    }
+    // Why: with the reference init, two different latent grids give almost the same decoder trunk
+    // output (the input signal shrinks through the ReLU stack); He init keeps them apart.
+    let n = 2 * 32 * 64
+    let q1 = Tensor([2, 32, 64], data: (0..<n).map { Float(($0 * 7919) % 13) / 13 - 0.5 })
+    let q2 = Tensor([2, 32, 64], data: (0..<n).map { Float(($0 * 104_729) % 17) / 17 - 0.5 })
+    func sensitivity(_ m: Stage1Model) -> Float {
+      guard case let .hybrid(_, dec, _) = m.nets else { return 0 }
+      let (h1, h2) = withNoGrad { (dec.trunk(q1, cls: [0, 14]).data, dec.trunk(q2, cls: [0, 14]).data) }
+      let diff = zip(h1, h2).map { abs($0 - $1) }.reduce(0, +), size = h1.map(abs).reduce(0, +)
+      return diff / max(size, 1e-30)
+    }
+    print("decoder sensitivity: reference \(sensitivity(reference)), He \(sensitivity(he))")
+    XCTAssertGreaterThan(sensitivity(he), 10 * sensitivity(reference))
+  }
 }

@@ -54,17 +54,31 @@ final class Stage1PipelineTests: XCTestCase {
     XCTAssertThrowsError(try Stage1TrainingJob(options: options("c", steps: 7, resume: true)))   // nothing to resume
   }
 
+  func testCodebookUsageByHand() {
+    // Two codes used equally: perplexity 2. Counts 1 and 3: exp(−(¼ ln ¼ + ¾ ln ¾)) = 1.7548.
+    let even = CodebookUsage(counts: [2, 0, 2, 0])
+    XCTAssertEqual(even.used, 2); XCTAssertEqual(even.dead, 2)
+    XCTAssertEqual(even.perplexity, 2, accuracy: 1e-8)
+    let skewed = CodebookUsage(counts: [1, 0, 0, 3, 0])
+    XCTAssertEqual(skewed.used, 2); XCTAssertEqual(skewed.dead, 3)
+    XCTAssertEqual(skewed.perplexity, 1.754765, accuracy: 1e-5)
+  }
+
   func testEncodeAndReconstructFiles() throws {
     try Stage1TrainingJob(options: options("m", steps: 2)).run { _ in }
     let model = dir + "/m/stage1.safetensors"
     for ext in ["npy", "bin"] {
-      let n = try stage1Encode(modelPath: model, dataPath: dir + "/val.h5", out: dir + "/codes.\(ext)", rOut: dir + "/r.npy")
-      XCTAssertEqual(n, 20)
+      let summary = try stage1Encode(modelPath: model, dataPath: dir + "/val.h5", out: dir + "/codes.\(ext)", rOut: dir + "/r.npy")
+      XCTAssertEqual(summary.showers, 20)
       let (codes, shape) = try Stage1CodeFile.read(dir + "/codes.\(ext)")
       XCTAssertEqual(shape, [20, 32])
       let m = try Stage1Model.load(from: model)
       let val = try ShowerFileReader(path: dir + "/val.h5").read(from: 0, count: 20)
       XCTAssertEqual(codes, m.encode(energies: val.energies, showers: val.showers))
+      // The usage summary counts exactly the codes written.
+      XCTAssertEqual(summary.codebookSize, m.config.codebookSize)
+      XCTAssertEqual(summary.usage.used, Set(codes).count)
+      XCTAssertEqual(summary.usage.used + summary.usage.dead, m.config.codebookSize)
     }
     XCTAssertThrowsError(try stage1Encode(modelPath: model, dataPath: dir + "/val.h5", out: dir + "/codes.txt"))
     let n = try stage1Reconstruct(modelPath: model, dataPath: dir + "/val.h5", out: dir + "/rec.h5")

@@ -117,6 +117,13 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   /// this many batches is replaced by a random encoder output of the current batch. Our addition for
   /// the small presets, whose gradient-trained codebook otherwise collapses to a handful of codes.
   public var deadCodeRestart: Int = 0
+  /// Initialisation of the ds1 hybrid networks' hidden ReLU layers (encoder MLP and convs, decoder
+  /// convs and MLP; the decoder's output layer keeps PyTorch's default). nil or false: the
+  /// reference's PyTorch defaults, whose U(±1/√fan_in) weights and biases shrink the input through
+  /// ~16 ReLU layers so the decoder starts as a class mean. true: He-uniform weights U(±√(6/fan_in))
+  /// and zero biases (our option for the sample models; README "ds1 angular fidelity").
+  /// Optional so model files written before it existed still decode.
+  public var heInit: Bool? = nil
 
   /// Voxels per shower.
   public var voxels: Int { dataset.voxelCount }

@@ -53,6 +53,10 @@ public final class Stage1Model {
       let disc = HybridDiscriminator(discriminator, "disc", voxels: P, arch: a, rng: &drng)
       nets = .hybrid(enc, dec, disc)
       latentShape = [a.positions]
+      if config.heInit == true {
+        Stage1Model.applyHeInit(hidden: enc.mlp.map { ($0.weight, $0.bias) } + enc.convs.map { ($0.weight, $0.bias) }
+          + [(enc.out.weight, enc.out.bias)] + dec.convs.map { ($0.weight, $0.bias) } + dec.mlp.map { ($0.weight, $0.bias) })
+      }
     case let .conv(a):
       let rb = preprocessing.nRadial
       let enc = ConvStack(generator, "encoder", inChannels: rb + 1, ops: a.encoder, outChannels: a.zChannels, rng: &rng)
@@ -71,6 +75,16 @@ public final class Stage1Model {
       latentShape = [probe[2], probe[3]]
     }
     ecGrid = Stage1Model.makeECGrid(config, preprocessing)
+  }
+
+  /// PyTorch's default weights are U(±1/√fan_in); ×√6 turns them into He-uniform U(±√(6/fan_in)),
+  /// which keeps the activation scale through ReLU layers. Biases start at zero.
+  static func applyHeInit(hidden: [(weight: Tensor, bias: Tensor?)]) {
+    let scale = Float(6).squareRoot()
+    for (w, b) in hidden {
+      for i in 0..<w.count { w.data[i] *= scale }
+      if let b { for i in 0..<b.count { b.data[i] = 0 } }
+    }
   }
 
   /// Number of latent positions L (ds1 32, ds2 68, ds3 182, ds3 layer-wise 624 in the paper presets).
