@@ -204,6 +204,15 @@ public struct SeparationEntry: Sendable, Equatable, Codable {
   public var official: Bool
   /// Separation power in [0, 1]; nil when undefined (a histogram with no entry in range).
   public var value: Double?
+
+  public init(feature: HistogramFeature, layer: Int?, incidentEnergy: Double?, label: String, official: Bool, value: Double?) {
+    self.feature = feature
+    self.layer = layer
+    self.incidentEnergy = incidentEnergy
+    self.label = label
+    self.official = official
+    self.value = value
+  }
 }
 
 /// A reference/generated histogram pair, for tables and drawings.

@@ -75,6 +75,7 @@ extension EvaluationResult {
     } else {
       s += "KPD (x10^3): not computed\n"
     }
+    s += "\n" + QualityBar(separations: separations).report()
     if !classifiers.isEmpty { s += "\n" + classifierReport(classifiers) }
     return s
   }
@@ -92,12 +93,13 @@ extension EvaluationResult {
       var fpd: ValueWithError?
       var kpd: ValueWithError?
       var classifiers: [ClassifierResult]?
+      var qualityBar: QualityBar
       var timingsSeconds: [String: Double]
     }
     let doc = Doc(dataset: kind.rawValue, generated: generatedPath, reference: referencePath,
                   generatedShowers: generatedCount, referenceShowers: referenceCount,
                   thresholdMeV: kind.voxelThresholdMeV, separations: separations, fpd: fpd, kpd: kpd,
-                  classifiers: classifiers.isEmpty ? nil : classifiers,
+                  classifiers: classifiers.isEmpty ? nil : classifiers, qualityBar: QualityBar(separations: separations),
                   timingsSeconds: Dictionary(timings.map { ($0.phase, $0.seconds) }, uniquingKeysWith: +))
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -123,3 +123,36 @@ final class EvaluateTests: XCTestCase {
     XCTAssertNoThrow(try writeHistogramPlots(r, to: dir + "/p"))
   }
 }
+
+/// The bar's arithmetic on hand-made separation lists.
+final class QualityBarTests: XCTestCase {
+  func entry(_ f: HistogramFeature, _ layer: Int?, _ v: Double?, official: Bool = true) -> SeparationEntry {
+    SeparationEntry(feature: f, layer: layer, incidentEnergy: nil, label: "\(f.rawValue) \(layer ?? -1)", official: official, value: v)
+  }
+
+  func testMedianAndWorstByHand() {
+    let seps = [
+      entry(.response, nil, 0.008),
+      entry(.layerEnergy, 0, 0.002), entry(.layerEnergy, 1, 0.009), entry(.layerEnergy, 2, 0.04),
+      entry(.ecEta, 1, 0.01), entry(.ecPhi, 1, 0.02), entry(.widthEta, 1, 0.05), entry(.widthPhi, 1, 0.09),
+      entry(.sparsity, 1, 0.9, official: false),     // helper histograms are not part of the bar
+      entry(.voxelEnergy, nil, 0.7),                 // nor the voxel distribution
+    ]
+    let bar = QualityBar(separations: seps)
+    XCTAssertEqual(bar.lines.map(\.value), [0.008, 0.009, 0.04, 0.035, 0.09])   // median of 4 = (0.02+0.05)/2
+    XCTAssertEqual(bar.lines.map(\.met), [true, true, true, false, true])
+    XCTAssertFalse(bar.met)
+    XCTAssertTrue(bar.report().contains("MISSED"))
+    XCTAssertTrue(bar.report().hasSuffix("bar not met\n"))
+  }
+
+  func testAllMetAndUndefinedFails() {
+    var seps = [entry(.response, nil, 0.005), entry(.layerEnergy, 0, 0.004), entry(.ecEta, 1, 0.02), entry(.widthEta, 1, 0.02)]
+    XCTAssertTrue(QualityBar(separations: seps).met)
+    seps.append(entry(.widthPhi, 2, nil))
+    let bar = QualityBar(separations: seps)
+    XCTAssertEqual(bar.undefined, 1)
+    XCTAssertNil(bar.lines[4].value)     // the group's worst is undefined, not the best of the rest
+    XCTAssertFalse(bar.met)
+  }
+}
