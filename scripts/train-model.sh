@@ -10,7 +10,7 @@
 # runs/DATASET-NORM/ (model/ holds stage1 + stage2; eval.txt, eval.json, floor.txt). Copying a model
 # into sample-data/models/ is a separate, deliberate step taken only when eval.txt meets the bar.
 # Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below. S1_ARGS adds stage-1 flags for a new
-# run (e.g. S1_ARGS="--he-init --ec-weight 0.01 --width-weight 0.01"); RUN_DIR picks another folder
+# run (e.g. S1_ARGS="--ec-weight 0.1 --width-weight 0.1"); RUN_DIR picks another folder
 # than runs/DATASET-NORM so variants do not overwrite each other.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -149,6 +149,9 @@ final class Stage1ModelTests: XCTestCase {
 
   func testHeInitScalesHiddenLayersOnly() throws {
     var c = try Stage1Presets.config(dataset: .ds1Photon, preset: "sample")
+    XCTAssertEqual(c.heInit, true)                       // the sample preset's choice for ds1
+    XCTAssertNil(try Stage1Presets.config(dataset: .ds1Photon, preset: "paper").heInit)   // the paper's: defaults
+    c.heInit = nil
     let reference = Stage1Model(config: c, seed: 5)
     c.heInit = true
     let he = Stage1Model(config: c, seed: 5)
