@@ -14,61 +14,74 @@
 # than runs/DATASET-NORM so variants do not overwrite each other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -eq 2 ] || { echo "usage: bash scripts/train-model.sh DATASET NORM   (e.g. ds2 layerwise)" >&2; exit 2; }
-ds=$1 norm=$2
-case "$ds" in
-  ds1-photon) i=1 ntrain=60000 nval=10000 s1=30 s2=30 energies=(--energies ds1) ;;
-  ds1-pion)   i=2 ntrain=60000 nval=10000 s1=30 s2=30 energies=(--energies ds1) ;;
-  ds2)        i=3 ntrain=30000 nval=5000  s1=8  s2=20 energies=() ;;
-  ds3)        i=4 ntrain=10000 nval=2000  s1=4  s2=20 energies=() ;;
-  *) echo "unknown dataset '$ds': use ds1-photon, ds1-pion, ds2 or ds3" >&2; exit 2 ;;
-esac
-case "$norm" in global|layerwise) ;; *) echo "unknown normalisation '$norm': use global or layerwise" >&2; exit 2 ;; esac
-s1=${S1_EPOCHS:-$s1} s2=${S2_EPOCHS:-$s2}
-set --
-source scripts/deps.sh
-swift build -c release --product calovq 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
-B="$(swift build -c release --show-bin-path)/calovq"
-run=${RUN_DIR:-runs/$ds-$norm}
-read -r -a s1args <<< "${S1_ARGS:-}"
-mkdir -p cache "$run"
 
-# Data: seeds 100i (train), 300i (validation), 200i (reference), 400i (floor: the simulator vs itself).
-sim() {  # sim NAME SEED COUNT
-  [ -f "cache/$ds-$1.h5" ] || "$B" simulate --dataset "$ds" --count "$3" --seed "$2" --out "cache/$ds-$1.h5" --quiet
+# The whole script is one function, parsed before it runs: editing this file while a long training
+# runs in the background cannot change what that run executes next.
+main() {
+  [ $# -eq 2 ] || { echo "usage: bash scripts/train-model.sh DATASET NORM   (e.g. ds2 layerwise)" >&2; exit 2; }
+  ds=$1 norm=$2
+  case "$ds" in
+    ds1-photon) i=1 ntrain=60000 nval=10000 s1=30 s2=30 energies=(--energies ds1) ;;
+    ds1-pion)   i=2 ntrain=60000 nval=10000 s1=30 s2=30 energies=(--energies ds1) ;;
+    ds2)        i=3 ntrain=30000 nval=5000  s1=8  s2=20 energies=() ;;
+    ds3)        i=4 ntrain=10000 nval=2000  s1=4  s2=20 energies=() ;;
+    *) echo "unknown dataset '$ds': use ds1-photon, ds1-pion, ds2 or ds3" >&2; exit 2 ;;
+  esac
+  case "$norm" in global|layerwise) ;; *) echo "unknown normalisation '$norm': use global or layerwise" >&2; exit 2 ;; esac
+  s1=${S1_EPOCHS:-$s1} s2=${S2_EPOCHS:-$s2}
+  set --
+  source scripts/deps.sh
+  swift build -c release --product calovq 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
+  B="$(swift build -c release --show-bin-path)/calovq"
+  run=${RUN_DIR:-runs/$ds-$norm}
+  read -r -a s1args <<< "${S1_ARGS:-}"
+  mkdir -p cache "$run"
+
+  # Data: seeds 100i (train), 300i (validation), 200i (reference), 400i (floor: the simulator vs itself).
+  sim() {  # sim NAME SEED COUNT
+    [ -f "cache/$ds-$1.h5" ] || "$B" simulate --dataset "$ds" --count "$3" --seed "$2" --out "cache/$ds-$1.h5" --quiet
+  }
+  sim train $((1000 + i)) "$ntrain"
+  sim val $((3000 + i)) "$nval"
+  sim reference $((2000 + i)) 10000
+  sim reference2 $((4000 + i)) 10000
+
+  # Stage 1 (resumable). A stopped run writes a partial stage1.safetensors and exits 130, so
+  # completion is marked by s1/trained, written only after a run that finished.
+  if [ ! -f "$run/s1/trained" ]; then
+    resume=(); [ -f "$run/s1/checkpoint.safetensors" ] && resume=(--resume)
+    "$B" train stage1 --dataset "$ds" --norm "$norm" --preset sample --data "cache/$ds-train.h5" \
+      --val "cache/$ds-val.h5" --out "$run/s1" --epochs "$s1" --log-every 50 ${resume[@]+"${resume[@]}"} \
+      ${s1args[@]+"${s1args[@]}"}
+    echo "stage 1 finished: $s1 epochs" > "$run/s1/trained"
+    rm -rf "$run/codebook.txt" "$run/model" "$run/gen.h5"   # a new stage 1 means new codes: stage 2 starts afresh
+  fi
+  # Codebook usage on the held-out reference set (the bar asks for ≥ 30 % of the codes).
+  if [ ! -f "$run/codebook.txt" ]; then
+    "$B" encode "$run/s1/stage1.safetensors" "cache/$ds-reference.h5" --out "$run/reference-codes.npy" > "$run/codebook.txt.tmp"
+    mv "$run/codebook.txt.tmp" "$run/codebook.txt"
+  fi
+  cat "$run/codebook.txt"
+  # Stage 2 on the frozen stage-1 codes (resumable); writes the model folder (stage1 + stage2). A
+  # stopped stage 2 still writes a (partial) stage2.safetensors and exits 130, so completion is marked
+  # by model/trained, written only after a run that finished.
+  if [ ! -f "$run/model/trained" ]; then
+    resume=(); [ -f "$run/model/checkpoint.safetensors" ] && resume=(--resume)
+    "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "cache/$ds-train.h5" --out "$run/model" \
+      --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"}
+    echo "stage 2 finished: $s2 epochs" > "$run/model/trained"
+    rm -f "$run/gen.h5"   # a new model: generate again
+  fi
+  # Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
+  [ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"
+  # Reports go to a temporary name first: a stopped run never leaves a half-written report that the
+  # next run would mistake for a finished one.
+  "$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --classifier high --json "$run/eval.json" > "$run/eval.txt.tmp"
+  mv "$run/eval.txt.tmp" "$run/eval.txt" && cat "$run/eval.txt"
+  if [ ! -f "$run/floor.txt" ]; then
+    "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt.tmp"
+    mv "$run/floor.txt.tmp" "$run/floor.txt"
+  fi
+  echo "model folder: $run/model; evaluation: $run/eval.txt (floor: $run/floor.txt, codebook: $run/codebook.txt)"
 }
-sim train $((1000 + i)) "$ntrain"
-sim val $((3000 + i)) "$nval"
-sim reference $((2000 + i)) 10000
-sim reference2 $((4000 + i)) 10000
-
-# Stage 1 (resumable).
-if [ ! -f "$run/s1/stage1.safetensors" ]; then
-  resume=(); [ -f "$run/s1/checkpoint.safetensors" ] && resume=(--resume)
-  "$B" train stage1 --dataset "$ds" --norm "$norm" --preset sample --data "cache/$ds-train.h5" \
-    --val "cache/$ds-val.h5" --out "$run/s1" --epochs "$s1" --log-every 50 ${resume[@]+"${resume[@]}"} \
-    ${s1args[@]+"${s1args[@]}"}
-fi
-# Codebook usage on the held-out reference set (the bar asks for ≥ 30 % of the codes).
-if [ ! -f "$run/codebook.txt" ]; then
-  "$B" encode "$run/s1/stage1.safetensors" "cache/$ds-reference.h5" --out "$run/reference-codes.npy" > "$run/codebook.txt.tmp"
-  mv "$run/codebook.txt.tmp" "$run/codebook.txt"
-fi
-cat "$run/codebook.txt"
-# Stage 2 on the frozen stage-1 codes (resumable); writes the model folder (stage1 + stage2).
-if [ ! -f "$run/model/stage2.safetensors" ]; then
-  resume=(); [ -f "$run/model/checkpoint.safetensors" ] && resume=(--resume)
-  "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "cache/$ds-train.h5" --out "$run/model" \
-    --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"}
-fi
-# Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
-[ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"
-# Reports go to a temporary name first: a stopped run never leaves a half-written report that the
-# next run would mistake for a finished one.
-"$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --classifier high --json "$run/eval.json" > "$run/eval.txt.tmp"
-mv "$run/eval.txt.tmp" "$run/eval.txt" && cat "$run/eval.txt"
-if [ ! -f "$run/floor.txt" ]; then
-  "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt.tmp"
-  mv "$run/floor.txt.tmp" "$run/floor.txt"
-fi
-echo "model folder: $run/model; evaluation: $run/eval.txt (floor: $run/floor.txt, codebook: $run/codebook.txt)"
+main "$@"

@@ -84,6 +84,7 @@ struct TrainStage1Command: ParsableCommand {
         FileHandle.standardError.write(Data("stopping after this batch (Ctrl-C again to abort)...\n".utf8))
       }
       src.resume()
+      var wasStopped = false
       try job.run(shouldStop: { stop.isRaised }) { ev in
         switch ev {
         case let .step(epoch, batch, perEpoch, total, st, usage, spb, eta):
@@ -96,12 +97,15 @@ struct TrainStage1Command: ParsableCommand {
           print(String(format: "validation epoch %d (%d showers): rec %.5g q %.4g | codes %d/%d ppl %.1f dead %d",
                        epoch + 1, n, rec, q, usage.used, c.codebookSize, usage.perplexity, usage.dead))
         case let .checkpoint(path): print("checkpoint: \(path)")
-        case let .stopped(b): print("stopped after batch \(b); continue with the same command plus --resume")
+        case let .stopped(b):
+          wasStopped = true
+          print("stopped after batch \(b); continue with the same command plus --resume")
         case let .finished(path, b, secs): print("done: \(b) batches in \(formatDuration(secs)); model: \(path)")
         }
         fflush(nil)  // flush all streams (stdout is not concurrency-safe to name in Swift 6)
       }
       src.cancel()
+      if wasStopped { throw ExitCode(130) }   // not finished: no model file, exit status says so
     }
   }
 }

@@ -53,6 +53,12 @@ struct TrainStage2Command: ParsableCommand {
         try FileManager.default.copyItem(atPath: stage1, toPath: dst)
       }
       print("model folder \(out): stage1.safetensors + stage2.safetensors (\(summary.steps) steps, last loss \(summary.lastLoss))")
+      if summary.stopped {
+        // The folder holds a usable partial model, but the run is not finished: scripts must not
+        // mistake it for a finished one, so the exit status says so (130, as for an interrupt).
+        print("stopped before the planned steps; continue with the same command plus --resume")
+        throw ExitCode(130)
+      }
     }
   }
 }

@@ -1,0 +1,59 @@
+// Ctrl-C during training: the real binary is interrupted after its first progress line. A stopped run
+// must exit with 130 (not 0), so scripts such as scripts/train-model.sh never take a partial model for
+// a finished one, and `--resume` must then finish it with status 0.
+import CaloTestSupport
+import Foundation
+import XCTest
+
+final class TrainStopTests: XCTestCase {
+  private let dir = TempDir()
+
+  /// Starts calovq, sends SIGINT once stdout contains `marker`, waits; returns (status, stdout).
+  private func interrupt(_ args: [String], after marker: String) throws -> (Int32, String) {
+    let exe = try XCTUnwrap(CLIRunner.executablePath(), "calovq is not built")
+    let out = dir.file("out-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let deadline = Date().addingTimeInterval(120)
+    while p.isRunning && Date() < deadline {
+      if let s = try? String(contentsOfFile: out, encoding: .utf8), s.contains(marker) { break }
+      usleep(20_000)
+    }
+    p.interrupt()
+    p.waitUntilExit()
+    return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+  }
+
+  func testStoppedStagesExit130AndResumeFinishes() throws {
+    let data = dir.file("train.h5"), s1 = dir.file("s1"), s2 = dir.file("s2")
+    XCTAssertEqual(try CLIRunner.run(["simulate", "--dataset", "ds1-photon", "--count", "64", "--seed", "7", "--out", data, "--quiet"]).status, 0)
+
+    // Stage 1: a stopped run writes checkpoint and (partial) model but exits 130; --resume finishes with 0.
+    let s1Args = ["train", "stage1", "--dataset", "ds1-photon", "--preset", "tiny", "--data", data, "--out", s1,
+                  "--steps", "100000", "--log-every", "1", "--checkpoint-every", "1000"]
+    let (st1, out1) = try interrupt(s1Args, after: "batch 2 ")
+    XCTAssertEqual(st1, 130, out1)
+    XCTAssertTrue(out1.contains("continue with the same command plus --resume"), out1)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: s1 + "/checkpoint.safetensors"))
+    let r1 = try CLIRunner.run(Array(s1Args.prefix(10)) + ["--steps", "8", "--resume"])
+    XCTAssertEqual(r1.status, 0, r1.stdout + r1.stderr)
+    XCTAssertTrue(r1.stdout.contains("done: 8 batches"), r1.stdout)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: s1 + "/stage1.safetensors"))
+
+    // Stage 2: a stopped run leaves a usable partial model but exits 130; --resume finishes with 0.
+    let s2Args = ["train", "stage2", "--stage1", s1 + "/stage1.safetensors", "--data", data, "--out", s2,
+                  "--preset", "sample", "--batch-size", "8", "--log-every", "1"]
+    let (st2, out2) = try interrupt(s2Args + ["--steps", "100000"], after: "step 2 ")
+    XCTAssertEqual(st2, 130, out2)
+    XCTAssertTrue(out2.contains("stopped before the planned steps"), out2)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: s2 + "/stage2.safetensors"))
+    let r2 = try CLIRunner.run(s2Args + ["--steps", "12", "--resume"])
+    XCTAssertEqual(r2.status, 0, r2.stdout + r2.stderr)
+    XCTAssertTrue(r2.stdout.contains("(12 steps"), r2.stdout)
+  }
+}
