@@ -52,7 +52,8 @@ struct TrainStage2Command: ParsableCommand {
         try? FileManager.default.removeItem(atPath: dst)
         try FileManager.default.copyItem(atPath: stage1, toPath: dst)
       }
-      print("model folder \(out): stage1.safetensors + stage2.safetensors (\(summary.steps) steps, last loss \(summary.lastLoss))")
+      print("model folder \(out): stage1.safetensors + stage2.safetensors (\(summary.steps) steps, "
+        + (summary.lastLoss.isNaN ? "no step run now: already at the planned steps)" : "last loss \(summary.lastLoss))"))
       if summary.stopped {
         // The folder holds a usable partial model, but the run is not finished: scripts must not
         // mistake it for a finished one, so the exit status says so (130, as for an interrupt).

@@ -55,5 +55,10 @@ final class TrainStopTests: XCTestCase {
     let r2 = try CLIRunner.run(s2Args + ["--steps", "12", "--resume"])
     XCTAssertEqual(r2.status, 0, r2.stdout + r2.stderr)
     XCTAssertTrue(r2.stdout.contains("(12 steps"), r2.stdout)
+    // Resuming a finished run trains nothing and says so (no "last loss nan").
+    let r3 = try CLIRunner.run(s2Args + ["--steps", "12", "--resume"])
+    XCTAssertEqual(r3.status, 0, r3.stdout + r3.stderr)
+    XCTAssertTrue(r3.stdout.contains("already at the planned steps"), r3.stdout)
+    XCTAssertFalse(r3.stdout.contains("nan"), r3.stdout)
   }
 }
