@@ -11,7 +11,9 @@
 # into sample-data/models/ is a separate, deliberate step taken only when eval.txt meets the bar.
 # Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below. S1_ARGS adds stage-1 flags for a new
 # run (e.g. S1_ARGS="--ec-weight 0.1 --width-weight 0.1"); RUN_DIR picks another folder
-# than runs/DATASET-NORM so variants do not overwrite each other.
+# than runs/DATASET-NORM so variants do not overwrite each other. Finished stages are marked by
+# s1/trained and model/trained; to train a finished stage 1 further, delete s1/trained and rerun with a
+# larger S1_EPOCHS (it resumes from its checkpoint; stage 2 then starts afresh on the new codes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
