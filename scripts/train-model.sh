@@ -86,4 +86,4 @@ main() {
   fi
   echo "model folder: $run/model; evaluation: $run/eval.txt (floor: $run/floor.txt, codebook: $run/codebook.txt)"
 }
-main "$@"
+main "$@"; exit  # one line: bash has read all it will run before anything runs
