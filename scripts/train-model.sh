@@ -51,10 +51,10 @@ main() {
   # Stage 1 (resumable). A stopped run writes a partial stage1.safetensors and exits 130, so
   # completion is marked by s1/trained, written only after a run that finished.
   if [ ! -f "$run/s1/trained" ]; then
-    resume=(); [ -f "$run/s1/checkpoint.safetensors" ] && resume=(--resume)
+    # S1_ARGS shape a new run only; a resumed run keeps its checkpoint's settings.
+    flags=(${s1args[@]+"${s1args[@]}"}); [ -f "$run/s1/checkpoint.safetensors" ] && flags=(--resume)
     "$B" train stage1 --dataset "$ds" --norm "$norm" --preset sample --data "cache/$ds-train.h5" \
-      --val "cache/$ds-val.h5" --out "$run/s1" --epochs "$s1" --log-every 50 ${resume[@]+"${resume[@]}"} \
-      ${s1args[@]+"${s1args[@]}"}
+      --val "cache/$ds-val.h5" --out "$run/s1" --epochs "$s1" --log-every 50 ${flags[@]+"${flags[@]}"}
     echo "stage 1 finished: $s1 epochs" > "$run/s1/trained"
     rm -rf "$run/codebook.txt" "$run/model" "$run/gen.h5"   # a new stage 1 means new codes: stage 2 starts afresh
   fi

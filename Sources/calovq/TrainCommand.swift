@@ -59,6 +59,12 @@ struct TrainStage1Command: ParsableCommand {
     if let s = steps, s <= 0 { throw ValidationError("--steps must be positive") }
     if checkpointEvery <= 0 || logEvery <= 0 { throw ValidationError("--checkpoint-every and --log-every must be positive") }
     if let b = batchSize, b <= 0 { throw ValidationError("--batch-size must be positive") }
+    for (name, w) in [("--ec-weight", ecWeight), ("--width-weight", widthWeight)] {
+      if let w, !(w >= 0 && w.isFinite) { throw ValidationError("\(name) must be a finite number ≥ 0 (0 turns the loss off)") }
+    }
+    if resume && (heInit || ecWeight != nil || widthWeight != nil) {
+      throw ValidationError("--he-init, --ec-weight and --width-weight apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
+    }
   }
 
   func run() throws {

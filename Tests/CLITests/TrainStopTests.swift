@@ -61,4 +61,16 @@ final class TrainStopTests: XCTestCase {
     XCTAssertTrue(r3.stdout.contains("already at the planned steps"), r3.stdout)
     XCTAssertFalse(r3.stdout.contains("nan"), r3.stdout)
   }
+
+  func testLossWeightAndInitFlagsAreChecked() throws {
+    let base = ["train", "stage1", "--dataset", "ds1-photon", "--data", dir.file("none.h5"), "--out", dir.file("o")]
+    for (extra, phrase) in [(["--ec-weight=-1"], "--ec-weight must be a finite number"),
+                            (["--width-weight", "nan"], "--width-weight must be a finite number"),
+                            (["--resume", "--he-init"], "apply to a new run")] {
+      let r = try CLIRunner.run(base + extra)
+      XCTAssertFalse(r.crashed)
+      XCTAssertNotEqual(r.status, 0, "\(extra)")
+      XCTAssertTrue(r.stderr.contains(phrase), "\(extra): \(r.stderr)")
+    }
+  }
 }
