@@ -85,10 +85,10 @@ public enum Stage1CodeFile {
 /// What `stage1Encode` did: showers encoded and how they used the codebook.
 public struct Stage1EncodeSummary: Sendable {
   public var showers: Int
-  /// Codebook size K of the model.
-  public var codebookSize: Int
   /// Usage over every code of every encoded shower.
   public var usage: CodebookUsage
+  /// Codebook size K of the model (every code is either used or dead).
+  public var codebookSize: Int { usage.used + usage.dead }
 }
 
 /// Encodes every shower of `dataPath` with the model at `modelPath`; writes codes (and optionally
@@ -113,7 +113,7 @@ public func stage1Encode(modelPath: String, dataPath: String, out: String, rOut:
   if let rOut { try writeFloatNpy(rs, shape: [n, model.rCount], to: rOut) }
   var counts = [Int](repeating: 0, count: model.config.codebookSize)
   for c in codes { counts[Int(c)] += 1 }
-  return Stage1EncodeSummary(showers: n, codebookSize: model.config.codebookSize, usage: CodebookUsage(counts: counts))
+  return Stage1EncodeSummary(showers: n, usage: CodebookUsage(counts: counts))
 }
 
 /// encode → decode → assemble with the true R for every shower of `dataPath`; writes a

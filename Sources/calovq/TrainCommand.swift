@@ -111,7 +111,8 @@ struct TrainStage1Command: ParsableCommand {
         fflush(nil)  // flush all streams (stdout is not concurrency-safe to name in Swift 6)
       }
       src.cancel()
-      if wasStopped { throw ExitCode(130) }   // not finished: no model file, exit status says so
+      // A stopped run still wrote its (partial) model file; the exit status tells scripts it is unfinished.
+      if wasStopped { throw ExitCode(130) }
     }
   }
 }
