@@ -26,6 +26,9 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Sampling temperature.") var temperature: Float = 1
   @Option(name: .customLong("top-k"), help: "Sample from the k most likely tokens only.") var topK: Int?
   @Flag(help: "Keep R tokens within the range seen in training.") var constrainR = false
+  @Option(name: .customLong("r-top-p"),
+          help: "Nucleus sampling (0 < p ≤ 1) on the leading digit of each R value; codes are unaffected.")
+  var rTopP: Float?
 
   func run() throws {
     try reportingErrors {
@@ -44,9 +47,10 @@ struct GenerateCommand: ParsableCommand {
       }
       guard temperature > 0 else { throw ValidationError("--temperature must be > 0") }
       if let k = topK, k < 1 { throw ValidationError("--top-k must be ≥ 1") }
+      if let p = rTopP, !(p > 0 && p <= 1) { throw ValidationError("--r-top-p must be in (0, 1], e.g. 0.99; got \(p)") }
       opts.seed = seed
       opts.batchSize = batch
-      opts.sampling = SamplingOptions(temperature: temperature, topK: topK, constrainR: constrainR)
+      opts.sampling = SamplingOptions(temperature: temperature, topK: topK, constrainR: constrainR, rTopP: rTopP)
       let (codec, gpt) = try loadModelDirectory(model)
       let gen = try ShowerGenerator(codec: codec, gpt: gpt, options: opts.sampling)
       let name = (URL(fileURLWithPath: model).standardizedFileURL.path as NSString).lastPathComponent

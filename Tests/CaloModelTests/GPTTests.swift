@@ -137,6 +137,48 @@ final class GPTTests: XCTestCase {
     XCTAssertEqual(ratios.count, 40 * 5)
   }
 
+  func testNucleusMaskKeepsTheSmallestSetReachingTheShare() {
+    // Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 (logits ln p): a share of 0.8 needs the first
+    // three (0.875); 0.75 is reached exactly by two; 0.9 needs four, and the tie at 0.0625 keeps five.
+    let probs: [Float] = [0.125, 0.5, 0.0625, 0.25, 0.0625]
+    func kept(_ share: Float, temperature: Float = 1) -> [Bool] {
+      var p = probs.map { Foundation.log($0) }
+      p.withUnsafeMutableBufferPointer { GPTSampler.maskOutsideNucleus($0.baseAddress!, 5, share: share, temperature: temperature) }
+      return p.map { $0 > -.infinity }
+    }
+    XCTAssertEqual(kept(0.8), [true, true, false, true, false])
+    XCTAssertEqual(kept(0.75), [false, true, false, true, false])
+    XCTAssertEqual(kept(0.9), [true, true, true, true, true])
+    XCTAssertEqual(kept(0.3), [false, true, false, false, false])
+    // Temperature 2 flattens to ∝ √p = 0.354, 0.707, 0.25, 0.5, 0.25 (sum 2.06): 0.6 of the total needs
+    // 0.707 + 0.5 = 1.207 (0.585) plus 0.354 → three tokens.
+    XCTAssertEqual(kept(0.6, temperature: 2), [true, true, false, true, false])
+  }
+
+  func testRTopPActsOnLeadingRDigitsOnlyAndMatchesTheReferenceSampler() throws {
+    let cfg = try tinyConfig(.ds1Photon, layerwise: true, latent: 3)
+    let g = roughModel(cfg, seed: 8)
+    let energies = [Double](repeating: 16384, count: 6)
+    let seeds = (0..<6).map { UInt64(100 + $0) }
+    let opts = SamplingOptions(rTopP: 0.5)
+    let s = GPTSampler(engine: GPTEngine(model: g), energies: energies, seeds: seeds, options: opts)
+    let full = GPTSampler(engine: GPTEngine(model: g), energies: energies, seeds: seeds)
+    while !s.isFinished {
+      let t = s.position
+      s.step(); full.step()
+      let nonzero = s.probabilities(sequence: 0).filter { $0 > 0 }.count
+      let nonzeroFull = full.probabilities(sequence: 0).filter { $0 > 0 }.count
+      if t < cfg.rTokens.tokenCount && t % cfg.rTokens.tokensPerValue == 0 {
+        XCTAssertLessThan(nonzero, nonzeroFull, "position \(t): a 0.5 nucleus must drop tokens")
+      } else if Array(s.tokens[0..<t]) == Array(full.tokens[0..<t]) {
+        // Same prefix, not a leading R digit: nothing is masked.
+        XCTAssertEqual(nonzero, nonzeroFull, "position \(t) is not a leading R digit")
+      }
+    }
+    let reference = GPTSampler.sampleWithoutCache(model: g, energies: energies, seeds: seeds, options: opts)
+    XCTAssertEqual(reference, s.tokens)
+  }
+
   func testFastKernelsAgreeWithFoundation() {
     for i in 0..<20001 {
       let x = -90 + Float(i) * 0.0045

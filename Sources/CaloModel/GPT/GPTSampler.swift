@@ -1,7 +1,9 @@
 // Batched autoregressive sampling of the stage-2 GPT with a key/value cache (the reference recomputes
 // the whole prefix for every token, calovq_facts.md §6.5). Incremental: `step()` draws one token for
 // every sequence and exposes the distribution it was drawn from (the explorer animates this).
-// Left out: beam search, top-p (the reference uses neither).
+// Left out: beam search and top-p on shower codes (the reference uses neither). Top-p on the leading
+// digit of each R value is an option (`rTopP`) because an undertrained GPT leaves ~1 % of the mass on
+// far-away digits, i.e. on unphysical energies such as E_tot = 1.9 E_inc.
 import CaloTensor
 import Dispatch
 import Foundation
@@ -15,13 +17,19 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
   public var topK: Int?
   /// Keep every R value ≤ its limit (`GPTConfig.rLimits`, else the quantiser range) by masking digits.
   public var constrainR: Bool
+  /// Nucleus sampling on the most significant digit of every R value: keep the most likely digits
+  /// whose probabilities (after temperature) first reach this share of the total (nil: all). Shower
+  /// codes and the low R digits are unaffected.
+  public var rTopP: Float?
 
-  public init(temperature: Float = 1, topK: Int? = nil, constrainR: Bool = false) {
+  public init(temperature: Float = 1, topK: Int? = nil, constrainR: Bool = false, rTopP: Float? = nil) {
     precondition(temperature > 0, "SamplingOptions: temperature must be > 0, got \(temperature)")
     precondition(topK.map { $0 > 0 } ?? true, "SamplingOptions: topK must be ≥ 1")
+    precondition(rTopP.map { $0 > 0 && $0 <= 1 } ?? true, "SamplingOptions: rTopP must be in (0, 1]")
     self.temperature = temperature
     self.topK = topK
     self.constrainR = constrainR
+    self.rTopP = rTopP
   }
 }
 
@@ -250,10 +258,35 @@ public final class GPTSampler: @unchecked Sendable {
       let thr = tmp[k - 1]
       for j in 0..<n where p[j] < thr { p[j] = -.infinity }
     }
+    if let top = options.rTopP, top < 1, t < config.rTokens.tokenCount, t % config.rTokens.tokensPerValue == 0 {
+      maskOutsideNucleus(p, n, share: top, temperature: options.temperature)
+    }
     let m = GPTKernels.maxValue(p, n)
     let sum = GPTKernels.expShiftSum(p, V, max: m, invT: 1 / options.temperature)
     let target = rng.uniform() * sum
     return (Int32(GPTSampler.pick(p, V, target: target)), sum)
+  }
+
+  /// Masks (sets to −∞) every logit outside the nucleus: the smallest set of largest probabilities,
+  /// softmax(p / temperature) over the first n entries, whose sum reaches `share`. Ties with the
+  /// smallest kept probability are kept, so the result does not depend on the sort order.
+  static func maskOutsideNucleus(_ p: UnsafeMutablePointer<Float>, _ n: Int, share: Float, temperature: Float) {
+    let m = GPTKernels.maxValue(p, n)
+    var q = [Double](repeating: 0, count: n)
+    var total = 0.0
+    for j in 0..<n where p[j] > -.infinity {
+      q[j] = exp(Double((p[j] - m) / temperature))
+      total += q[j]
+    }
+    let sorted = q.sorted(by: >)
+    var cum = 0.0
+    var threshold = sorted[0]
+    for v in sorted {
+      cum += v
+      threshold = v
+      if cum >= Double(share) * total { break }
+    }
+    for j in 0..<n where q[j] < threshold { p[j] = -.infinity }
   }
 
   /// The first j with p[0] + … + p[j] > target among the positive p[j] (the inverse CDF), or the
