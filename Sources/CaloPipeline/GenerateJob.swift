@@ -231,3 +231,57 @@ public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loade
   let codec = try Stage1Loaders.load(s1, extra: extraLoaders)
   return (codec, gpt)
 }
+
+/// A model folder may carry `sampling.json`, the sampling settings its evaluation was measured with,
+/// e.g. `{"temperature": 1.15, "rTopP": 0.99}`; `calovq generate` and the explorer use them unless told
+/// otherwise, so a bundled model generates as its MODEL.md reports. Keys: temperature (> 0), topK (≥ 1),
+/// constrainR (true/false), rTopP (0 < p ≤ 1); missing keys keep the paper's defaults.
+public let modelSamplingFileName = "sampling.json"
+
+/// The sampling settings of model folder `dir` (the paper's defaults when it has no sampling.json).
+/// - Throws: `Stage2Error.badInput` naming the file and the problem (unreadable JSON, unknown key,
+///   value out of range), so a typo is not silently ignored.
+public func loadModelSampling(_ dir: String) throws -> SamplingOptions {
+  let path = dir + "/" + modelSamplingFileName
+  guard FileManager.default.fileExists(atPath: path) else { return SamplingOptions() }
+  func bad(_ why: String) -> Stage2Error {
+    .badInput("'\(path)': \(why); fix it (keys: temperature, topK, constrainR, rTopP) or delete it to sample as the paper does")
+  }
+  guard let data = FileManager.default.contents(atPath: path),
+        let dict = try? JSONDecoder().decode([String: SamplingJSONValue].self, from: data) else {
+    throw bad("not a JSON object of numbers and booleans")
+  }
+  let known: Set = ["temperature", "topK", "constrainR", "rTopP"]
+  if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) { throw bad("unknown key '\(unknown)'") }
+  func number(_ key: String) throws -> Double? {
+    guard let v = dict[key] else { return nil }
+    guard case let .number(n) = v, n.isFinite else { throw bad("\(key) must be a number") }
+    return n
+  }
+  let temperature = try number("temperature") ?? 1
+  guard temperature > 0 else { throw bad("temperature must be > 0, got \(temperature)") }
+  let topK = try number("topK")
+  if let k = topK, k < 1 || k != k.rounded() { throw bad("topK must be a whole number ≥ 1, got \(k)") }
+  let rTopP = try number("rTopP")
+  if let p = rTopP, !(p > 0 && p <= 1) { throw bad("rTopP must be in (0, 1], got \(p)") }
+  var constrainR = false
+  if let c = dict["constrainR"] {
+    guard case let .bool(b) = c else { throw bad("constrainR must be true or false") }
+    constrainR = b
+  }
+  return SamplingOptions(temperature: Float(temperature), topK: topK.map { Int($0) }, constrainR: constrainR,
+                         rTopP: rTopP.map { Float($0) })
+}
+
+/// One value of sampling.json. Decoded strictly: JSON true/false is a Bool and never a number, and a
+/// number is never a Bool (Foundation's NSNumber bridging would blur the two).
+enum SamplingJSONValue: Decodable {
+  case bool(Bool), number(Double), other
+
+  init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let b = try? c.decode(Bool.self) { self = .bool(b) }
+    else if let n = try? c.decode(Double.self) { self = .number(n) }
+    else { self = .other }
+  }
+}

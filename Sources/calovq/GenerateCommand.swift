@@ -23,7 +23,7 @@ struct GenerateCommand: ParsableCommand {
   @Option(help: "Output HDF5 file.") var out: String
   @Option(help: "Part i/n of the run (0-based i).") var shard: String?
   @Option(help: "Showers per batch.") var batch: Int = 1000
-  @Option(help: "Sampling temperature.") var temperature: Float = 1
+  @Option(help: "Sampling temperature (default: the model folder's sampling.json, else 1).") var temperature: Float?
   @Option(name: .customLong("top-k"), help: "Sample from the k most likely tokens only.") var topK: Int?
   @Flag(help: "Keep R tokens within the range seen in training.") var constrainR = false
   @Option(name: .customLong("r-top-p"),
@@ -45,21 +45,38 @@ struct GenerateCommand: ParsableCommand {
         guard let sh = Shard(parsing: s) else { throw ValidationError("--shard must be i/n with 0 ≤ i < n, e.g. 0/4; got '\(s)'") }
         opts.shard = sh
       }
-      guard temperature > 0 else { throw ValidationError("--temperature must be > 0") }
+      if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }
       if let k = topK, k < 1 { throw ValidationError("--top-k must be ≥ 1") }
       if let p = rTopP, !(p > 0 && p <= 1) { throw ValidationError("--r-top-p must be in (0, 1], e.g. 0.99; got \(p)") }
       opts.seed = seed
       opts.batchSize = batch
-      opts.sampling = SamplingOptions(temperature: temperature, topK: topK, constrainR: constrainR, rTopP: rTopP)
+      // The folder's sampling.json (what its evaluation used), each setting overridable here.
+      var sampling = try loadModelSampling(model)
+      if let t = temperature { sampling.temperature = t }
+      if let k = topK { sampling.topK = k }
+      if constrainR { sampling.constrainR = true }
+      if let p = rTopP { sampling.rTopP = p }
+      opts.sampling = sampling
       let (codec, gpt) = try loadModelDirectory(model)
       let gen = try ShowerGenerator(codec: codec, gpt: gpt, options: opts.sampling)
       let name = (URL(fileURLWithPath: model).standardizedFileURL.path as NSString).lastPathComponent
       let source = ShowerSource.model("'\(name)' (\(gpt.config.dataset.rawValue), \(gpt.config.preset) GPT), seed \(seed)"
         + (opts.shard.count > 1 ? ", shard \(opts.shard.index)/\(opts.shard.count)" : ""))
       let summary = try generateShowerFile(generator: gen, options: opts, outPath: out, source: source)
+      if sampling != SamplingOptions() { print("sampling: \(describe(sampling))") }
       print(String(format: "wrote %d showers to %@ in %.2f s (stage 2 %.3f ms/shower, stage 1 %.3f ms/shower)",
                    summary.showers, out, summary.totalSeconds, 1000 * summary.stage2Seconds / Double(summary.showers),
                    1000 * summary.stage1Seconds / Double(summary.showers)))
     }
   }
+}
+
+/// "temperature 1.15, R top-p 0.99" — the settings that differ from the paper's plain sampling.
+func describe(_ s: SamplingOptions) -> String {
+  var parts: [String] = []
+  if s.temperature != 1 { parts.append("temperature \(s.temperature)") }
+  if let k = s.topK { parts.append("top-k \(k)") }
+  if s.constrainR { parts.append("R constrained to the training range") }
+  if let p = s.rTopP { parts.append("R top-p \(p)") }
+  return parts.isEmpty ? "as in the paper" : parts.joined(separator: ", ")
 }

@@ -74,7 +74,7 @@ public final class ModelShowerSource: ShowerSource {
     if let expected, cfg.dataset != expected {
       throw ModelSourceError("model folder '\(directory)' holds a \(cfg.dataset.rawValue) model, not \(expected.rawValue)")
     }
-    generator = try ShowerGenerator(codec: codec, gpt: gpt)
+    generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(directory))
     self.codec = codec
     self.directory = directory
     kind = cfg.dataset
