@@ -9,7 +9,9 @@
 # simulator floor against the reference. Results land in
 # runs/DATASET-NORM/ (model/ holds stage1 + stage2; eval.txt, eval.json, floor.txt). Copying a model
 # into sample-data/models/ is a separate, deliberate step taken only when eval.txt meets the bar.
-# Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below. S1_ARGS adds stage-1 flags for a new
+# Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below. S2_SHOWERS=N trains stage 2 on its own
+# N-shower file (seed 5000+i, cache/DATASET-train-s2-N.h5) instead of the stage-1 training set: the
+# simulator makes data for free, and more of it keeps the GPT from memorising 60k sequences. S1_ARGS adds stage-1 flags for a new
 # run (e.g. S1_ARGS="--ec-weight 0.1 --width-weight 0.1"); RUN_DIR picks another folder
 # than runs/DATASET-NORM so variants do not overwrite each other. Finished stages are marked by
 # s1/trained and model/trained; to train a finished stage 1 further, delete s1/trained and rerun with a
@@ -47,6 +49,8 @@ main() {
   sim val $((3000 + i)) "$nval"
   sim reference $((2000 + i)) 10000
   sim reference2 $((4000 + i)) 10000
+  s2data=cache/$ds-train.h5
+  if [ -n "${S2_SHOWERS:-}" ]; then s2data=cache/$ds-train-s2-$S2_SHOWERS.h5; sim "train-s2-$S2_SHOWERS" $((5000 + i)) "$S2_SHOWERS"; fi
 
   # Stage 1 (resumable). A stopped run writes a partial stage1.safetensors and exits 130, so
   # completion is marked by s1/trained, written only after a run that finished.
@@ -69,7 +73,7 @@ main() {
   # by model/trained, written only after a run that finished.
   if [ ! -f "$run/model/trained" ]; then
     resume=(); [ -f "$run/model/checkpoint.safetensors" ] && resume=(--resume)
-    "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "cache/$ds-train.h5" --out "$run/model" \
+    "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "$s2data" --out "$run/model" \
       --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"}
     echo "stage 2 finished: $s2 epochs" > "$run/model/trained"
     rm -f "$run/gen.h5"   # a new model: generate again
