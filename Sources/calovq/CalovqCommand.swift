@@ -14,7 +14,7 @@ struct CalovqCommand: ParsableCommand {
       GeometryCommand.self,
       BenchCommand.self,
       SimulateCommand.self,
-      GenerateCommand.self, MergeCommand.self,
+      GenerateCommand.self, MergeCommand.self, PackModelCommand.self,
       ExploreCommand.self,
       EvaluateCommand.self,
       TrainCommand.self, EncodeCommand.self, ReconstructCommand.self,

@@ -1,6 +1,7 @@
 // Stage-2 model files in the safetensors layout: u64 little-endian header length, a JSON header with
 // each tensor's dtype (F32), shape and byte range plus `__metadata__` (format, version, config JSON),
-// then the raw little-endian data. Written to a temporary name and renamed. Float32 only.
+// then the raw little-endian data. Written to a temporary name and renamed. F32, or F16 for bundled
+// models (half the size; read back widened to Float32).
 // (CaloNN is getting a shared model-file module; this minimal one can be swapped for it.)
 import Foundation
 
@@ -25,17 +26,19 @@ public enum GPTModelFileError: Error, CustomStringConvertible, Equatable {
   }
 }
 
-/// Reads and writes float32 safetensors files.
+/// Reads and writes float32 (or float16) safetensors files.
 public enum SafeTensorsF32 {
-  /// Writes `tensors` (name, shape, values) and string metadata to `path` atomically.
+  /// Writes `tensors` (name, shape, values) and string metadata to `path` atomically; `float16`
+  /// stores every value rounded to half precision.
   public static func write(_ tensors: [(name: String, shape: [Int], data: [Float])], metadata: [String: String],
-                           to path: String) throws {
+                           to path: String, float16: Bool = false) throws {
     var header: [String: Any] = ["__metadata__": metadata]
     var offset = 0
+    let width = float16 ? 2 : 4
     for t in tensors {
       precondition(t.data.count == t.shape.reduce(1, *), "tensor \(t.name): \(t.data.count) values for shape \(t.shape)")
-      header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.data.count]]
-      offset += 4 * t.data.count
+      header[t.name] = ["dtype": float16 ? "F16" : "F32", "shape": t.shape, "data_offsets": [offset, offset + width * t.data.count]]
+      offset += width * t.data.count
     }
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces so the data is 8-byte aligned
@@ -43,7 +46,10 @@ public enum SafeTensorsF32 {
     var n = UInt64(json.count).littleEndian
     withUnsafeBytes(of: &n) { blob.append(contentsOf: $0) }
     blob.append(json)
-    for t in tensors { t.data.withUnsafeBytes { blob.append(contentsOf: $0) } }  // x86/ARM are little-endian
+    for t in tensors {  // x86/ARM are little-endian
+      if float16 { t.data.map { Float16($0) }.withUnsafeBytes { blob.append(contentsOf: $0) } }
+      else { t.data.withUnsafeBytes { blob.append(contentsOf: $0) } }
+    }
     let tmp = path + ".partial-\(getpid())"
     guard FileManager.default.createFile(atPath: tmp, contents: blob), rename(tmp, path) == 0 else {
       try? FileManager.default.removeItem(atPath: tmp)
@@ -51,7 +57,7 @@ public enum SafeTensorsF32 {
     }
   }
 
-  /// Reads every tensor (F32 only) and the metadata of `path`.
+  /// Reads every tensor (F32, or F16 widened to Float32) and the metadata of `path`.
   public static func read(_ path: String) throws -> (tensors: [String: (shape: [Int], data: [Float])], metadata: [String: String]) {
     guard let blob = FileManager.default.contents(atPath: path) else { throw GPTModelFileError.cannotRead(path: path) }
     guard blob.count >= 8 else { throw GPTModelFileError.malformed(path: path, what: "shorter than 8 bytes") }
@@ -70,13 +76,21 @@ public enum SafeTensorsF32 {
         let offs = d["data_offsets"] as? [Int], offs.count == 2 else {
         throw GPTModelFileError.malformed(path: path, what: "entry '\(name)'")
       }
-      guard dtype == "F32" else { throw GPTModelFileError.malformed(path: path, what: "tensor '\(name)' is \(dtype), expected F32") }
-      let count = shape.reduce(1, *)
-      guard offs[1] - offs[0] == 4 * count, offs[0] >= 0, base + offs[1] <= blob.count else {
+      guard dtype == "F32" || dtype == "F16" else {
+        throw GPTModelFileError.malformed(path: path, what: "tensor '\(name)' is \(dtype), expected F32 or F16")
+      }
+      let count = shape.reduce(1, *), width = dtype == "F16" ? 2 : 4
+      guard offs[1] - offs[0] == width * count, offs[0] >= 0, base + offs[1] <= blob.count else {
         throw GPTModelFileError.malformed(path: path, what: "byte range of '\(name)' does not match its shape or the file is truncated")
       }
       var data = [Float](repeating: 0, count: count)
-      data.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
+      if width == 2 {
+        var half = [Float16](repeating: 0, count: count)
+        half.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
+        for i in 0..<count { data[i] = Float(half[i]) }
+      } else {
+        data.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
+      }
       tensors[name] = (shape, data)
     }
     let metadata = (header["__metadata__"] as? [String: String]) ?? [:]
@@ -92,12 +106,13 @@ extension GPT {
 
   /// Writes all parameters and the config (JSON in metadata key `config`) to `path` atomically.
   /// `extraMetadata` is stored alongside (e.g. the training step).
-  public func save(to path: String, extraMetadata: [String: String] = [:]) throws {
+  public func save(to path: String, extraMetadata: [String: String] = [:], float16: Bool = false) throws {
     var meta = extraMetadata
     meta["format"] = GPT.fileFormat
     meta["version"] = GPT.fileVersion
     meta["config"] = config.jsonString()
-    try SafeTensorsF32.write(parameters.tensors.map { ($0.name!, $0.shape, $0.data) }, metadata: meta, to: path)
+    try SafeTensorsF32.write(parameters.tensors.map { ($0.name!, $0.shape, $0.data) }, metadata: meta, to: path,
+                             float16: float16)
   }
 
   /// Loads a model written by `save(to:)`; its config comes from the file.
