@@ -38,6 +38,11 @@ public struct Stage1TrainOptions: Sendable {
   public var heInit: Bool = false
   public var ecWeight: Float?
   public var widthWeight: Float?
+  public var discWeight: Float?
+  /// Start a new run from the weights of this stage-1 model or checkpoint (its architecture and
+  /// settings, with the overrides above) instead of a fresh initialisation; optimiser state and
+  /// counters start afresh.
+  public var initFrom: String?
 
   public init(dataset: DatasetKind, norm: NormMode? = nil, preset: String, dataPath: String, valPath: String? = nil,
               outDir: String) {
@@ -134,12 +139,27 @@ public final class Stage1TrainingJob {
         throw Stage1JobError.mismatch("checkpoint seed \(seed), --seed \(options.seed)")
       }
     } else {
-      var config = try Stage1Presets.config(dataset: options.dataset, norm: options.norm, preset: options.preset)
-      if let b = options.batchSize { config.batchSize = b }
-      if options.heInit { config.heInit = true }
-      if let w = options.ecWeight { config.ecWeight = w }
-      if let w = options.widthWeight { config.widthWeight = w }
-      trainer = Stage1Trainer(model: Stage1Model(config: config, seed: options.seed), seed: options.seed)
+      func override(_ config: inout Stage1Config) {
+        if let b = options.batchSize { config.batchSize = b }
+        if let w = options.ecWeight { config.ecWeight = w }
+        if let w = options.widthWeight { config.widthWeight = w }
+        if let w = options.discWeight { config.discWeight = w }
+      }
+      if let start = options.initFrom {
+        let m = try Stage1Model.load(from: start, adjusting: override)
+        guard m.config.dataset == options.dataset else {
+          throw Stage1JobError.mismatch("'\(start)' is a \(m.config.dataset.rawValue) model, --dataset is \(options.dataset.rawValue)")
+        }
+        if let n = options.norm, n != m.config.norm {
+          throw Stage1JobError.mismatch("'\(start)' uses \(m.config.norm) normalisation, --norm asks for \(n)")
+        }
+        trainer = Stage1Trainer(model: m, seed: options.seed)
+      } else {
+        var config = try Stage1Presets.config(dataset: options.dataset, norm: options.norm, preset: options.preset)
+        override(&config)
+        if options.heInit { config.heInit = true }
+        trainer = Stage1Trainer(model: Stage1Model(config: config, seed: options.seed), seed: options.seed)
+      }
     }
     let config = trainer.model.config
     let reader = try ShowerFileReader(path: options.dataPath, expected: options.dataset)

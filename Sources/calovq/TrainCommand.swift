@@ -53,18 +53,22 @@ struct TrainStage1Command: ParsableCommand {
   var heInit = false
   @Option(help: "Override the preset's energy-centre loss weight (ds1-photon paper: 0.1).") var ecWeight: Float?
   @Option(help: "Override the preset's width loss weight (ds1-photon paper: 0.1).") var widthWeight: Float?
+  @Option(help: "Override the preset's GAN weight (ds1 paper: 0.1; multiplies the adaptive weight).") var discWeight: Float?
+  @Option(help: "Start from the weights of this stage-1 model or checkpoint (new optimiser and counters; the overrides apply).")
+  var initFrom: String?
 
   func validate() throws {
     if let e = epochs, e <= 0 { throw ValidationError("--epochs must be positive") }
     if let s = steps, s <= 0 { throw ValidationError("--steps must be positive") }
     if checkpointEvery <= 0 || logEvery <= 0 { throw ValidationError("--checkpoint-every and --log-every must be positive") }
     if let b = batchSize, b <= 0 { throw ValidationError("--batch-size must be positive") }
-    for (name, w) in [("--ec-weight", ecWeight), ("--width-weight", widthWeight)] {
+    for (name, w) in [("--ec-weight", ecWeight), ("--width-weight", widthWeight), ("--disc-weight", discWeight)] {
       if let w, !(w >= 0 && w.isFinite) { throw ValidationError("\(name) must be a finite number ≥ 0 (0 turns the loss off)") }
     }
-    if resume && (heInit || ecWeight != nil || widthWeight != nil) {
-      throw ValidationError("--he-init, --ec-weight and --width-weight apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
+    if resume && (heInit || ecWeight != nil || widthWeight != nil || discWeight != nil || initFrom != nil) {
+      throw ValidationError("--he-init, --ec-weight, --width-weight, --disc-weight and --init-from apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
     }
+    if heInit && initFrom != nil { throw ValidationError("--he-init initialises fresh weights; --init-from loads them: give one of the two") }
   }
 
   func run() throws {
@@ -75,7 +79,7 @@ struct TrainStage1Command: ParsableCommand {
       o.epochs = epochs; o.steps = steps; o.seed = seed; o.checkpointEvery = checkpointEvery
       o.limit = limit; o.valLimit = valLimit; o.batchSize = batchSize; o.resume = resume
       o.modelFloat16 = float16
-      o.heInit = heInit; o.ecWeight = ecWeight; o.widthWeight = widthWeight
+      o.heInit = heInit; o.ecWeight = ecWeight; o.widthWeight = widthWeight; o.discWeight = discWeight; o.initFrom = initFrom
       let job = try Stage1TrainingJob(options: o)
       let c = job.model.config
       print("stage 1: \(c.dataset.rawValue) \(c.norm.rawValue) preset \(c.preset): generator \(job.model.generator.scalarCount) "

@@ -66,7 +66,10 @@ final class TrainStopTests: XCTestCase {
     let base = ["train", "stage1", "--dataset", "ds1-photon", "--data", dir.file("none.h5"), "--out", dir.file("o")]
     for (extra, phrase) in [(["--ec-weight=-1"], "--ec-weight must be a finite number"),
                             (["--width-weight", "nan"], "--width-weight must be a finite number"),
-                            (["--resume", "--he-init"], "apply to a new run")] {
+                            (["--resume", "--he-init"], "apply to a new run"),
+                            (["--disc-weight=-0.5"], "--disc-weight must be a finite number"),
+                            (["--resume", "--init-from", dir.file("m.safetensors")], "apply to a new run"),
+                            (["--he-init", "--init-from", dir.file("m.safetensors")], "give one of the two")] {
       let r = try CLIRunner.run(base + extra)
       XCTAssertFalse(r.crashed)
       XCTAssertNotEqual(r.status, 0, "\(extra)")

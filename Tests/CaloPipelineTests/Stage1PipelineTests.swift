@@ -54,6 +54,32 @@ final class Stage1PipelineTests: XCTestCase {
     XCTAssertThrowsError(try Stage1TrainingJob(options: options("c", steps: 7, resume: true)))   // nothing to resume
   }
 
+  func testInitFromStartsWithTheFilesWeightsAndTheOverrides() throws {
+    try Stage1TrainingJob(options: options("a", steps: 3)).run { _ in }
+    let source = try Stage1Model.load(from: dir + "/a/stage1.safetensors")
+    var o = options("b", steps: 2)
+    o.initFrom = dir + "/a/stage1.safetensors"
+    o.discWeight = 0.7
+    o.ecWeight = 0.02
+    let job = try Stage1TrainingJob(options: o)
+    XCTAssertEqual(job.trainer.batchesDone, 0, "a new run: counters start at 0")
+    XCTAssertEqual(job.model.config.discWeight, 0.7)
+    XCTAssertEqual(job.model.config.ecWeight, 0.02)
+    XCTAssertEqual(job.model.config.widthWeight, source.config.widthWeight)
+    for (x, y) in zip(source.generator.tensors + source.discriminator.tensors, job.model.generator.tensors + job.model.discriminator.tensors) {
+      XCTAssertEqual(x.data, y.data, x.name!)
+    }
+    try job.run { _ in }
+    let trained = try Stage1Model.load(from: dir + "/b/stage1.safetensors")
+    XCTAssertNotEqual(trained.generator.tensors[0].data, source.generator.tensors[0].data, "training moved the weights")
+    XCTAssertEqual(trained.config.discWeight, 0.7, "the override is saved with the model")
+
+    var wrong = options("c", steps: 2)
+    wrong.initFrom = dir + "/a/stage1.safetensors"
+    wrong.dataset = .ds1Pion
+    XCTAssertThrowsError(try Stage1TrainingJob(options: wrong)) { XCTAssertTrue("\($0)".contains("ds1-photon model"), "\($0)") }
+  }
+
   func testCodebookUsageByHand() {
     // Two codes used equally: perplexity 2. Counts 1 and 3: exp(−(¼ ln ¼ + ¾ ln ¾)) = 1.7548.
     let even = CodebookUsage(counts: [2, 0, 2, 0])

@@ -58,6 +58,22 @@ extension Stage1Model {
     return model
   }
 
+  /// Loads the weights of a model file or checkpoint into a model whose config is the file's, changed
+  /// by `adjust` (loss weights, batch size: training settings; the architecture must stay, as the
+  /// weights fix it). Used to continue training with other settings (`calovq train stage1 --init-from`).
+  public static func load(from path: String, adjusting adjust: (inout Stage1Config) -> Void) throws -> Stage1Model {
+    let c = try ModelFile.read(path: path)
+    let kind = c.metadata["kind"] ?? "(none)"
+    guard kind == modelKind || kind == checkpointKind else {
+      throw Stage1FileError.wrongKind(path: path, kind: kind, expected: "stage-1 model")
+    }
+    var config = try Stage1Model(configJSON: c.config, path: path).config
+    adjust(&config)
+    let model = Stage1Model(config: config, seed: 0)
+    try model.assign(c, path: path)
+    return model
+  }
+
   convenience init(configJSON: String, path: String) throws {
     guard let c = try? JSONDecoder().decode(Stage1Config.self, from: Data(configJSON.utf8)) else {
       throw Stage1FileError.badConfig(path: path)
