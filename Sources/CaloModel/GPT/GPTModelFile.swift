@@ -86,10 +86,10 @@ public enum SafeTensorsF32 {
       var data = [Float](repeating: 0, count: count)
       if width == 2 {
         var half = [Float16](repeating: 0, count: count)
-        half.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
+        _ = half.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
         for i in 0..<count { data[i] = Float(half[i]) }
       } else {
-        data.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
+        _ = data.withUnsafeMutableBytes { dst in blob.copyBytes(to: dst, from: (base + offs[0])..<(base + offs[1])) }
       }
       tensors[name] = (shape, data)
     }
