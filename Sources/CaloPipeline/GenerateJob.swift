@@ -102,16 +102,24 @@ public struct ShowerGenerator {
   public let options: SamplingOptions
   /// The fast decode path of a VQ-VAE codec (nil for other codecs, which decode through the protocol).
   public let fastDecoder: Stage1Decoder?
+  /// Sparsity post-processing of the decoded showers (a model folder's spot-rounding.json); nil = none.
+  public let spotRounding: SpotRoundingTable?
 
-  public init(codec: any ShowerCodec, gpt: GPT, options: SamplingOptions = .init()) throws {
+  public init(codec: any ShowerCodec, gpt: GPT, options: SamplingOptions = .init(),
+              spotRounding: SpotRoundingTable? = nil) throws {
     let L = codec.latentShape.reduce(1, *)
     guard L == gpt.config.latentLength else {
       throw Stage2Error.mismatch("stage 1 has \(L) latent positions but the GPT was trained for \(gpt.config.latentLength); "
         + "use the stage1.safetensors the GPT was trained with")
     }
+    if let t = spotRounding, t.dataset != gpt.config.dataset {
+      throw Stage2Error.mismatch("the spot-rounding table is for \(t.dataset.rawValue) but the model is \(gpt.config.dataset.rawValue); "
+        + "refit it with `calovq calibrate-sparsity`")
+    }
     self.codec = codec
     self.engine = GPTEngine(model: gpt)
     self.options = options
+    self.spotRounding = spotRounding
     fastDecoder = (codec as? Stage1Model).flatMap { Stage1Decoder(model: $0) }
   }
 
@@ -158,9 +166,16 @@ public struct ShowerGenerator {
     let (r, codes) = split(tokens: tk, count: energies.count)
     let t1 = Date()
     let u = try decode(codes: codes, energies: energies)
-    let showers = try codec.assemble(pixelsU: u, r: r, energies: energies)
+    var showers = try codec.assemble(pixelsU: u, r: r, energies: energies)
+    roundSpots(&showers, energies: energies, seeds: seeds)
     let t2 = Date()
     return (showers, t1.timeIntervalSince(t0), t2.timeIntervalSince(t1))
+  }
+
+  /// Applies the spot-rounding table, if any, to showers (N, voxels) in MeV. Shower i's uniforms come
+  /// from its own stream derivedSeed(seeds[i], 30, 0), apart from the GPT's.
+  public func roundSpots(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
+    spotRounding?.apply(&showers, energies: energies, seeds: seeds.map { derivedSeed($0, 30, 0) })
   }
 }
 
@@ -271,6 +286,19 @@ public func loadModelSampling(_ dir: String) throws -> SamplingOptions {
   }
   return SamplingOptions(temperature: Float(temperature), topK: topK.map { Int($0) }, constrainR: constrainR,
                          rTopP: rTopP.map { Float($0) })
+}
+
+/// A model folder may carry `spot-rounding.json` (`SpotRoundingTable`, fitted on training showers by
+/// `calovq calibrate-sparsity`): `calovq generate` and the explorer then spot-round what the model
+/// generates, as its evaluation did.
+public let modelSpotRoundingFileName = "spot-rounding.json"
+
+/// The spot-rounding table of model folder `dir`, nil when it has none.
+/// - Throws: `SpotRoundingError` naming the file for an unreadable or inconsistent table.
+public func loadModelSpotRounding(_ dir: String) throws -> SpotRoundingTable? {
+  let path = dir + "/" + modelSpotRoundingFileName
+  guard FileManager.default.fileExists(atPath: path) else { return nil }
+  return try SpotRoundingTable.load(from: path)
 }
 
 /// One value of sampling.json. Decoded strictly: JSON true/false is a Bool and never a number, and a

@@ -15,6 +15,7 @@ struct CalovqCommand: ParsableCommand {
       BenchCommand.self,
       SimulateCommand.self,
       GenerateCommand.self, MergeCommand.self, PackModelCommand.self,
+      CalibrateSparsityCommand.self, SpotRoundCommand.self,
       ExploreCommand.self,
       EvaluateCommand.self,
       TrainCommand.self, EncodeCommand.self, ReconstructCommand.self,

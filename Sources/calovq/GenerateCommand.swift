@@ -29,6 +29,9 @@ struct GenerateCommand: ParsableCommand {
   @Option(name: .customLong("r-top-p"),
           help: "Nucleus sampling (0 < p ≤ 1) on the leading digit of each R value; codes are unaffected.")
   var rTopP: Float?
+  @Flag(name: .customLong("no-spot-rounding"),
+        help: "Ignore the model folder's spot-rounding.json and write the decoder's dense showers.")
+  var noSpotRounding = false
 
   func run() throws {
     try reportingErrors {
@@ -58,12 +61,14 @@ struct GenerateCommand: ParsableCommand {
       if let p = rTopP { sampling.rTopP = p }
       opts.sampling = sampling
       let (codec, gpt) = try loadModelDirectory(model)
-      let gen = try ShowerGenerator(codec: codec, gpt: gpt, options: opts.sampling)
+      let spots = noSpotRounding ? nil : try loadModelSpotRounding(model)
+      let gen = try ShowerGenerator(codec: codec, gpt: gpt, options: opts.sampling, spotRounding: spots)
       let name = (URL(fileURLWithPath: model).standardizedFileURL.path as NSString).lastPathComponent
       let source = ShowerSource.model("'\(name)' (\(gpt.config.dataset.rawValue), \(gpt.config.preset) GPT), seed \(seed)"
         + (opts.shard.count > 1 ? ", shard \(opts.shard.index)/\(opts.shard.count)" : ""))
       let summary = try generateShowerFile(generator: gen, options: opts, outPath: out, source: source)
       if sampling != SamplingOptions() { print("sampling: \(describe(sampling))") }
+      if spots != nil { print("spot rounding: \(model)/\(modelSpotRoundingFileName)") }
       print(String(format: "wrote %d showers to %@ in %.2f s (stage 2 %.3f ms/shower, stage 1 %.3f ms/shower)",
                    summary.showers, out, summary.totalSeconds, 1000 * summary.stage2Seconds / Double(summary.showers),
                    1000 * summary.stage1Seconds / Double(summary.showers)))

@@ -54,6 +54,8 @@ public final class GPTSampler: @unchecked Sendable {
   public let options: SamplingOptions
   /// Incident energies (MeV), one per sequence.
   public let energies: [Double]
+  /// The per-sequence seeds it was created with.
+  public let seeds: [UInt64]
   /// Tokens drawn so far per sequence (0 ≤ position ≤ T).
   public private(set) var position = 0
 
@@ -80,6 +82,7 @@ public final class GPTSampler: @unchecked Sendable {
     self.count = energies.count
     self.options = options
     self.energies = energies
+    self.seeds = seeds
     C = cfg.nEmbd; T = cfg.blockSize; V = cfg.vocabSize; H = cfg.nHead; hs = cfg.headSize
     tokDim = cfg.tokenDim; condDim = cfg.condDim
     let N = count

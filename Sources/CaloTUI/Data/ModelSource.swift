@@ -74,7 +74,8 @@ public final class ModelShowerSource: ShowerSource {
     if let expected, cfg.dataset != expected {
       throw ModelSourceError("model folder '\(directory)' holds a \(cfg.dataset.rawValue) model, not \(expected.rawValue)")
     }
-    generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(directory))
+    generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(directory),
+                                    spotRounding: loadModelSpotRounding(directory))
     self.codec = codec
     self.directory = directory
     kind = cfg.dataset
@@ -103,7 +104,7 @@ public final class ModelShowerSource: ShowerSource {
     drawn += UInt64(count)
     let energies = [Double](repeating: energyMeV, count: count)
     let tokens = generator.tokens(energies: energies, seeds: seeds)
-    let voxels = try showers(tokens: tokens, energies: energies)
+    let voxels = try showers(tokens: tokens, energies: energies, seeds: seeds)
     let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(count)
     let T = gptConfig.blockSize, V = kind.voxelCount
     return (0..<count).map { i in
@@ -113,15 +114,18 @@ public final class ModelShowerSource: ShowerSource {
     }
   }
 
-  /// Showers (N, voxels) in MeV from complete token sequences (N, T).
-  func showers(tokens: [Int32], energies: [Double]) throws -> [Float] {
+  /// Showers (N, voxels) in MeV from complete token sequences (N, T) drawn with per-shower `seeds`
+  /// (which also seed the model's spot rounding, if it has any).
+  func showers(tokens: [Int32], energies: [Double], seeds: [UInt64]) throws -> [Float] {
     let (r, codes) = generator.split(tokens: tokens, count: energies.count)
     if let bad = codes.first(where: { Int($0) >= codebookSize || $0 < 0 }) {
       throw ModelSourceError("the GPT in '\(directory)' drew code \(bad) but its stage 1 has \(codebookSize) codes; "
         + "use the stage1.safetensors the GPT was trained with")
     }
     let u = try codec.decode(codes: codes, energies: energies)
-    return try codec.assemble(pixelsU: u, r: r, energies: energies)
+    var out = try codec.assemble(pixelsU: u, r: r, energies: energies)
+    generator.roundSpots(&out, energies: energies, seeds: seeds)
+    return out
   }
 
   /// The (possibly partial) sequence `seq` as R tokens with decoded values and codes.
@@ -193,7 +197,7 @@ public final class ModelShowerSource: ShowerSource {
 
   /// The finished sampler's shower in MeV. Shape (voxels).
   func shower(of sampler: GPTSampler) throws -> [Float] {
-    try showers(tokens: sampler.tokens, energies: sampler.energies)
+    try showers(tokens: sampler.tokens, energies: sampler.energies, seeds: sampler.seeds)
   }
 }
 

@@ -1,0 +1,89 @@
+import ArgumentParser
+import CaloModel
+import CaloPipeline
+import Foundation
+
+/// `calovq calibrate-sparsity`: fits a spot-rounding table (SpotRounding.swift) on training showers.
+struct CalibrateSparsityCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "calibrate-sparsity",
+    abstract: "Fit a model's spot-rounding table so its showers are as sparse as the training data.",
+    discussion: """
+      The softmax decoders return showers with every voxel > 0. Spot rounding turns each voxel below a \
+      threshold ε into ε or 0 (probability x/ε of ε), which keeps every voxel's expected energy; ε per \
+      energy bin and layer is fitted so that the mean number of non-empty voxels matches the training \
+      showers. Use training (or validation) showers here, never the evaluation reference. \
+      With --model the model generates --count showers at the energies of the first --count rows of \
+      --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
+      then apply. With --dense FILE a file of dense showers (e.g. `calovq reconstruct` output) is fitted \
+      against --data instead and --out is required.
+      """)
+
+  @Option(help: "Training showers (CaloChallenge HDF5) whose sparsity the model should match.") var data: String
+  @Option(help: "Model folder; the table is written to MODEL/spot-rounding.json unless --out is given.") var model: String?
+  @Option(help: "Dense showers to fit against --data instead of generating with --model.") var dense: String?
+  @Option(help: "Showers to use from each side.") var count: Int = 10000
+  @Option(help: "Random seed of the generated showers.") var seed: UInt64 = 1
+  @Option(help: "Output JSON table.") var out: String?
+
+  func run() throws {
+    try reportingErrors {
+      guard (model == nil) != (dense == nil) else { throw CLIError.badArgument("give either --model DIR or --dense FILE") }
+      guard count >= 1 else { throw CLIError.badArgument("--count must be ≥ 1") }
+      let cal: SpotRoundingCalibration
+      let path: String
+      if let model {
+        path = out ?? model + "/" + modelSpotRoundingFileName
+        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed)
+      } else {
+        guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
+        path = out
+        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count)
+      }
+      try cal.table.save(to: path)
+      print(describe(cal))
+      print("wrote \(path)")
+    }
+  }
+
+  /// Per layer: non-empty voxels per shower in the data, in the dense output, and ε (MeV), each for
+  /// every energy bin that has showers.
+  func describe(_ c: SpotRoundingCalibration) -> String {
+    let t = c.table, g = t.dataset.geometry
+    var lines = ["\(t.dataset.rawValue): \(c.showers) showers per side; per energy bin: non-empty voxels per shower "
+      + "(data / dense) and the fitted ε in MeV"]
+    for b in 0..<t.binCount where !c.targetOccupancy[b][0].isNaN {
+      let e = pow(10, 0.5 * (t.log10EnergyEdges[b] + t.log10EnergyEdges[b + 1]))
+      var cells: [String] = []
+      for l in g.relevantLayerIndices {
+        cells.append(String(format: "L%d %.0f/%.0f ε %.3g", g.layers[l].id, c.targetOccupancy[b][l], c.denseOccupancy[b][l],
+                            t.thresholdsMeV[b][l]))
+      }
+      lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+/// `calovq spot-round IN --table T --out OUT`: applies a spot-rounding table to any shower file.
+struct SpotRoundCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "spot-round",
+    abstract: "Apply a spot-rounding table (from calibrate-sparsity) to a CaloChallenge file, e.g. reconstructions.")
+
+  @Argument(help: "Showers (CaloChallenge HDF5) of the table's dataset.") var input: String
+  @Option(help: "Spot-rounding table (JSON, or a model folder holding spot-rounding.json).") var table: String
+  @Option(help: "Random seed.") var seed: UInt64 = 1
+  @Option(help: "Output CaloChallenge HDF5 file.") var out: String
+
+  func run() throws {
+    try reportingErrors {
+      var isDir: ObjCBool = false
+      let path = FileManager.default.fileExists(atPath: table, isDirectory: &isDir) && isDir.boolValue
+        ? table + "/" + modelSpotRoundingFileName : table
+      let t = try SpotRoundingTable.load(from: path)
+      let n = try spotRoundFile(inputPath: input, table: t, seed: seed, outPath: out)
+      print("spot-rounded \(n) showers -> \(out)")
+    }
+  }
+}

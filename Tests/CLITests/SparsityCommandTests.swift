@@ -1,0 +1,60 @@
+// `calovq calibrate-sparsity --dense` and `calovq spot-round` end to end on real HDF5 files: a dense
+// copy of sparse showers is fitted back to the original's occupancy, and bad input gives one error line.
+import CaloData
+import CaloGeometry
+import CaloTestSupport
+import XCTest
+
+final class SparsityCommandTests: XCTestCase {
+  private let dir = TempDir()
+
+  override func setUpWithError() throws {
+    XCTAssertNotNil(CLIRunner.executablePath(), "calovq is not built; run `swift build` before the tests")
+  }
+
+  func testDenseCopyIsRoundedBackToTheTargetOccupancy() throws {
+    let g = DatasetKind.ds1Photon.geometry, v = g.voxelCount, n = 400
+    let energies = (0..<n).map { DatasetKind.ds1Energies[$0 % 15] }
+    // Target: every 5th voxel holds E/1000 MeV; dense: the same plus 0.01 MeV in every voxel.
+    var target = [Float](repeating: 0, count: n * v)
+    for i in 0..<n { for k in stride(from: 0, to: v, by: 5) { target[i * v + k] = Float(energies[i] / 1000) } }
+    let dense = target.map { $0 + 0.01 }
+    try writeShowerFile(path: dir.file("target.h5"), energies: energies, showers: target, voxels: v)
+    try writeShowerFile(path: dir.file("dense.h5"), energies: energies, showers: dense, voxels: v)
+
+    let fit = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
+                                 "--out", dir.file("t.json")])
+    XCTAssertEqual(fit.status, 0, fit.stderr)
+    XCTAssertTrue(fit.stdout.contains("ds1-photon: 400 showers per side"), fit.stdout)
+    let round = try CLIRunner.run(["spot-round", dir.file("dense.h5"), "--table", dir.file("t.json"), "--out", dir.file("r.h5")])
+    XCTAssertEqual(round.status, 0, round.stderr)
+    XCTAssertTrue(round.stdout.contains("spot-rounded 400 showers"), round.stdout)
+
+    let r = try ShowerFileReader(path: dir.file("r.h5")).read(from: 0, count: n).showers
+    let nonEmpty = { (s: [Float]) in Double(s.filter { $0 > 0 }.count) / Double(n) }
+    let want = nonEmpty(target)
+    XCTAssertEqual(nonEmpty(dense), Double(v))
+    XCTAssertEqual(nonEmpty(r), want, accuracy: 0.05 * want)
+    // Every voxel keeps its expected energy, so the totals agree closely.
+    XCTAssertEqual(Double(r.reduce(0, +) / dense.reduce(0, +)), 1, accuracy: 0.01)
+  }
+
+  func testBadInputGivesOneErrorLine() throws {
+    try "not json".write(toFile: dir.file("bad.json"), atomically: true, encoding: .utf8)
+    try writeShowerFile(path: dir.file("s.h5"), energies: [1024], showers: [Float](repeating: 1, count: 368), voxels: 368)
+    let cases: [([String], String)] = [
+      (["spot-round", dir.file("s.h5"), "--table", dir.file("bad.json"), "--out", dir.file("o.h5")], "not a spot-rounding table"),
+      (["spot-round", dir.file("s.h5"), "--table", dir.file("none.json"), "--out", dir.file("o.h5")], "cannot read"),
+      (["calibrate-sparsity", "--data", dir.file("s.h5")], "give either --model DIR or --dense FILE"),
+      (["calibrate-sparsity", "--data", dir.file("s.h5"), "--dense", dir.file("s.h5")], "--dense needs --out"),
+      (["calibrate-sparsity", "--data", dir.file("s.h5"), "--model", dir.file("nomodel")], "stage1.safetensors"),
+    ]
+    for (args, fragment) in cases {
+      let r = try CLIRunner.run(args)
+      XCTAssertEqual(r.status, 1, "\(args): \(r.stdout) \(r.stderr)")
+      XCTAssertEqual(r.stderrLines.count, 1, r.stderr)
+      XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains(fragment), "\(args): \(r.stderr)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("o.h5")), "nothing written after an error")
+  }
+}

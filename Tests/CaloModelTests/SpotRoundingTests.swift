@@ -1,0 +1,127 @@
+// Spot rounding: expected energy kept per voxel, values at or above ε untouched, reproducible by seed,
+// the threshold fit against a hand-computed case, and strict table files.
+import CaloGeometry
+import Foundation
+import XCTest
+@testable import CaloModel
+
+final class SpotRoundingTests: XCTestCase {
+  let kind = DatasetKind.ds1Photon
+  let g = DatasetKind.ds1Photon.geometry   // stored: building a Geometry per access is slow
+
+  /// A table with ε in layer `layer` only, the same in every energy bin.
+  func table(layer: Int, epsilon: Double) -> SpotRoundingTable {
+    let edges = SpotRoundingTable.defaultEdges(for: kind)
+    var eps = Array(repeating: Array(repeating: 0.0, count: g.layers.count), count: edges.count - 1)
+    for b in eps.indices { eps[b][layer] = epsilon }
+    return SpotRoundingTable(dataset: kind, log10EnergyEdges: edges, thresholdsMeV: eps)
+  }
+
+  func testDS1BinsAreTheFifteenEnergies() {
+    let t = table(layer: 1, epsilon: 1)
+    XCTAssertEqual(t.binCount, 15)
+    for (k, e) in DatasetKind.ds1Energies.enumerated() { XCTAssertEqual(t.bin(of: e), k) }
+    XCTAssertEqual(t.bin(of: 1), 0, "below the range: first bin")
+    XCTAssertEqual(t.bin(of: 1e9), 14, "above the range: last bin")
+    let t2 = SpotRoundingTable(dataset: .ds2, log10EnergyEdges: SpotRoundingTable.defaultEdges(for: .ds2), thresholdsMeV: [])
+    XCTAssertEqual(t2.binCount, 12)
+    XCTAssertEqual(t2.bin(of: 1000), 0)
+    XCTAssertEqual(t2.bin(of: 1_000_000), 11)
+    XCTAssertEqual(t2.bin(of: 1800), 1, "log10(1800) = 3.255 lies in [3.25, 3.5)")
+  }
+
+  func testRoundingKeepsExpectedEnergyAndLeavesOtherVoxels() {
+    let n = 20000, v = g.voxelCount, l = 1, eps: Float = 2
+    let o = g.offsets[l]
+    var s = [Float](repeating: 0.3, count: n * v)   // 0.3 MeV everywhere (other layers: ε = 0, untouched)
+    for i in 0..<n { s[i * v + o] = 0.5; s[i * v + o + 1] = 3; s[i * v + o + 2] = 0 }
+    let before = s
+    table(layer: l, epsilon: Double(eps)).apply(&s, energies: [Double](repeating: 65536, count: n),
+                                               seeds: (0..<n).map { UInt64($0) })
+    // Counted in plain loops and asserted once: an XCTAssert per voxel takes minutes in a debug build.
+    var sum05 = 0.0, otherChanged = 0, bigChanged = 0, emptyFilled = 0, offGrid = 0
+    for i in 0..<n {
+      let row = i * v
+      for k in 0..<v where (k < o || k >= g.offsets[l + 1]) && s[row + k] != before[row + k] { otherChanged += 1 }
+      if s[row + o + 1] != 3 { bigChanged += 1 }
+      if s[row + o + 2] != 0 { emptyFilled += 1 }
+      for k in [o] + Array((o + 3)..<g.offsets[l + 1]) where s[row + k] != 0 && s[row + k] != eps { offGrid += 1 }
+      sum05 += Double(s[row + o])
+    }
+    XCTAssertEqual(otherChanged, 0, "layers with ε = 0 are untouched")
+    XCTAssertEqual(bigChanged, 0, "a voxel ≥ ε is kept")
+    XCTAssertEqual(emptyFilled, 0, "an empty voxel stays empty")
+    XCTAssertEqual(offGrid, 0, "a voxel below ε becomes 0 or ε")
+    // E[x'] = ε · P(ε) = 0.5; standard error ε·sqrt(p(1−p)/n) with p = 0.25 is 0.0061.
+    XCTAssertEqual(sum05 / Double(n), 0.5, accuracy: 4 * 0.0062)
+  }
+
+  func testSameSeedsSameShowers() {
+    let v = g.voxelCount
+    let base = (0..<(3 * v)).map { Float(($0 * 7919) % 997) / 997 }
+    let t = table(layer: 1, epsilon: 0.8)
+    var a = base, b = base, c = base
+    let e = [256.0, 65536, 4194304]
+    t.apply(&a, energies: e, seeds: [1, 2, 3])
+    t.apply(&b, energies: e, seeds: [1, 2, 3])
+    t.apply(&c, energies: e, seeds: [1, 2, 4])
+    XCTAssertEqual(a, b)
+    XCTAssertEqual(a[0..<(2 * v)], c[0..<(2 * v)], "shower i depends on seeds[i] only")
+    XCTAssertNotEqual(a[(2 * v)...], c[(2 * v)...])
+  }
+
+  /// Dense layer 1 per shower: four voxels of 0.1 MeV and one of 10 MeV; the target has 3 non-empty
+  /// voxels there. occ(ε) = 1 + 0.4/ε for 0.1 < ε ≤ 10, so ε = 0.2 MeV by hand. Layer 0: the dense
+  /// output (2 voxels) is already sparser than the target (5), so ε = 0.
+  func testFitMatchesHandComputedThreshold() {
+    let v = g.voxelCount, n = 10
+    var dense = [Float](repeating: 0, count: n * v), target = dense
+    for i in 0..<n {
+      let o1 = i * v + g.offsets[1], o0 = i * v + g.offsets[0]
+      for k in 0..<4 { dense[o1 + k] = 0.1 }
+      dense[o1 + 4] = 10
+      for k in 0..<3 { target[o1 + 10 + k] = 5 }
+      dense[o0] = 1; dense[o0 + 1] = 1
+      for k in 0..<5 { target[o0 + k] = 1 }
+    }
+    var fit = SpotRoundingFit(dataset: kind)
+    let e = [Double](repeating: 65536, count: n)
+    fit.addDense(showers: dense, energies: e)
+    fit.addTarget(showers: target, energies: e)
+    let b = 8   // 65536 MeV = 2^16: the ninth ds1 energy
+    XCTAssertEqual(fit.targetOccupancy[b][1], 3)
+    XCTAssertEqual(fit.denseOccupancy[b][1], 5)
+    XCTAssertEqual(fit.expectedOccupancy(bin: b, layer: 1, epsilon: 1), 1.4, accuracy: 1e-6)
+    let t = fit.table()
+    XCTAssertEqual(t.thresholdsMeV[b][1], 0.2, accuracy: 0.2 * 0.01)
+    XCTAssertEqual(t.thresholdsMeV[b][0], 0)
+    XCTAssertEqual(t.thresholdsMeV[0][1], 0, "a bin without showers is left alone")
+    XCTAssertTrue(fit.targetOccupancy[0][1].isNaN)
+    XCTAssertNoThrow(try t.validate())
+  }
+
+  func testTableFilesRoundTripAndBadOnesAreRejected() throws {
+    let dir = NSTemporaryDirectory() + "calovq-spots-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let t = table(layer: 2, epsilon: 1.5)
+    try t.save(to: dir + "/t.json")
+    XCTAssertEqual(try SpotRoundingTable.load(from: dir + "/t.json"), t)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/t.json.tmp"))
+
+    func rejects(_ text: String, _ fragment: String) throws {
+      try text.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+      XCTAssertThrowsError(try SpotRoundingTable.load(from: dir + "/bad.json"), text) {
+        XCTAssertTrue("\($0)".contains(fragment) && "\($0)".contains("bad.json"), "\($0)")
+      }
+    }
+    try rejects("{", "not a spot-rounding table")
+    try rejects(#"{"dataset": "ds9", "log10EnergyEdges": [3, 4], "thresholdsMeV": [[0]]}"#, "not a spot-rounding table")
+    let zeros = Array(repeating: "0", count: g.layers.count)   // ds1: 24 layer ids, empty ones included
+    let row = "[" + zeros.joined(separator: ",") + "]", negative = "[-1," + zeros.dropFirst().joined(separator: ",") + "]"
+    try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": [[0, 0]]}"#, "1 rows (energy bins) of 24 values")
+    try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [4, 3], "thresholdsMeV": ["# + row + "]}", "increasing")
+    try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": ["# + negative + "]}", "≥ 0")
+    XCTAssertThrowsError(try SpotRoundingTable.load(from: dir + "/missing.json")) { XCTAssertTrue("\($0)".contains("cannot read"), "\($0)") }
+  }
+}
