@@ -16,6 +16,8 @@
 # than runs/DATASET-NORM so variants do not overwrite each other. Finished stages are marked by
 # s1/trained and model/trained; to train a finished stage 1 further, delete s1/trained and rerun with a
 # larger S1_EPOCHS (it resumes from its checkpoint; stage 2 then starts afresh on the new codes).
+# After stage 2 the model's spot-rounding table is fitted on training showers (calovq
+# calibrate-sparsity); SPOT_ROUNDING=0 measures the dense decoder output instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +40,7 @@ main() {
   swift build -c release --product calovq 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
   B="$(swift build -c release --show-bin-path)/calovq"
   run=${RUN_DIR:-runs/$ds-$norm}
+  spots=spot-rounding.json
   read -r -a s1args <<< "${S1_ARGS:-}"
   mkdir -p cache "$run"
 
@@ -76,7 +79,16 @@ main() {
     "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "$s2data" --out "$run/model" \
       --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"}
     echo "stage 2 finished: $s2 epochs" > "$run/model/trained"
-    rm -f "$run/gen.h5"   # a new model: generate again
+    rm -f "$run/gen.h5" "$run/model/$spots"   # a new model: refit the sparsity, generate again
+  fi
+  # Sparsity: fit the spot-rounding table on 10,000 training showers (never on the reference), so the
+  # dense softmax output gets the training data's number of non-empty voxels per layer and energy.
+  if [ "${SPOT_ROUNDING:-1}" = 1 ] && [ ! -f "$run/model/$spots" ]; then
+    "$B" calibrate-sparsity --model "$run/model" --data "cache/$ds-train.h5" --count 10000 > "$run/spot-rounding.txt.tmp"
+    mv "$run/spot-rounding.txt.tmp" "$run/spot-rounding.txt"
+    rm -f "$run/gen.h5"
+  elif [ "${SPOT_ROUNDING:-1}" != 1 ] && [ -f "$run/model/$spots" ]; then
+    rm -f "$run/model/$spots" "$run/gen.h5"
   fi
   # Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
   [ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"

@@ -31,6 +31,9 @@ struct ExploreCommand: ParsableCommand {
   @Option(help: "Folder with model folders <dataset>-global and <dataset>-layerwise (default: <sample-dir>/models).")
   var modelsDir: String?
 
+  @Option(help: "Normalisation to open in: global or layerwise (default: --model's, else the one with a model).")
+  var norm: String?
+
   @Option(help: "Incident energy to open at, in GeV (ds1 snaps to its 15 energies).")
   var energy: Double?
 
@@ -96,8 +99,15 @@ struct ExploreCommand: ParsableCommand {
         for k in DatasetKind.allCases { paths[k] = (sampleDir as NSString).appendingPathComponent("\(k.rawValue).h5") }
       }
       let energyMeV = try energy.map { try EnergyScale(kind: first).typed(String($0)) }
+      let normalisation: Normalisation
+      switch norm?.lowercased() {
+      case nil: normalisation = library.explicit?.normalisation ?? library.preferredNormalisation(for: first)
+      case "global": normalisation = .global
+      case "layerwise", "layer-wise": normalisation = .layerWise
+      case let s?: throw ValidationError("unknown --norm '\(s)'; use global or layerwise")
+      }
       let options = ExplorerOptions(
-        datasets: datasets, dataset: first, energyMeV: energyMeV, normalisation: library.explicit?.normalisation ?? .global,
+        datasets: datasets, dataset: first, energyMeV: energyMeV, normalisation: normalisation,
         worker: WorkerConfig(referencePaths: paths, sourceFactory: library.factory),
         themes: themes, themeIndex: themeIndex, ascii: ascii, colors: requested, environment: env)
 

@@ -3,6 +3,7 @@
 
 import CaloData
 import CaloGeometry
+import CaloModel
 import XCTest
 
 @testable import CaloTUI
@@ -88,6 +89,35 @@ final class ModelTests: XCTestCase {
     let explicit = try ModelLibrary(modelsDir: nil, explicit: models + "/ds1-photon-global")
     XCTAssertEqual(explicit.explicit?.kind, .ds1Photon)
     XCTAssertEqual(explicit.explicit?.normalisation, .global)
+  }
+
+  func testOpensInTheNormalisationThatHasAModel() throws {
+    XCTAssertEqual(try ModelLibrary(modelsDir: models).preferredNormalisation(for: .ds1Photon), .global)
+    let only = dir + "/layerwise-only"
+    try Fixtures.writeModel(.ds1Photon, layerwise: true, to: only + "/ds1-photon-layerwise")
+    XCTAssertEqual(try ModelLibrary(modelsDir: only).preferredNormalisation(for: .ds1Photon), .layerWise)
+    XCTAssertEqual(try ModelLibrary(modelsDir: only).preferredNormalisation(for: .ds2), .global, "no model: global replay")
+    XCTAssertEqual(try ModelLibrary(modelsDir: nil).preferredNormalisation(for: .ds1Photon), .global)
+  }
+
+  func testModelFolderSpotRoundingIsApplied() throws {
+    let m = models + "/ds1-photon-global", g = DatasetKind.ds1Photon.geometry
+    let dense = try ModelShowerSource(directory: m).nextShowers(energyMeV: 65536, count: 2)
+    // ε above every layer-1 voxel of these showers: each of them becomes 0 or ε.
+    let layer1 = g.offsets[1]..<g.offsets[2]
+    let e = 2 * Double(dense.flatMap { $0.voxels[layer1] }.max()!)
+    var eps = Array(repeating: Array(repeating: 0.0, count: g.layers.count), count: 15)
+    for b in eps.indices { eps[b][1] = e }
+    try SpotRoundingTable(dataset: .ds1Photon, log10EnergyEdges: SpotRoundingTable.defaultEdges(for: .ds1Photon),
+                          thresholdsMeV: eps).save(to: m + "/spot-rounding.json")
+    let rounded = try ModelShowerSource(directory: m).nextShowers(energyMeV: 65536, count: 2)
+    for (d, r) in zip(dense, rounded) {
+      XCTAssertEqual(d.tokens, r.tokens, "the same tokens: only the voxels are post-processed")
+      XCTAssertTrue(d.voxels[layer1].allSatisfy { $0 > 0 }, "softmax head: dense before rounding")
+      XCTAssertTrue(r.voxels[layer1].allSatisfy { $0 == 0 || $0 == Float(e) })
+      XCTAssertTrue(r.voxels[layer1].contains(0))
+      XCTAssertEqual(Array(r.voxels[..<layer1.lowerBound]), Array(d.voxels[..<layer1.lowerBound]), "layer 0 untouched")
+    }
   }
 
   func testTokenScreenShowsGridRTokensAndSteps() throws {

@@ -246,6 +246,14 @@ public final class ModelLibrary: @unchecked Sendable {
     return d
   }
 
+  /// The normalisation to open `kind` in: the global one when it has a model, else the layer-wise one
+  /// when that has a model, else global (reference replay either way). So a bundled layer-wise model
+  /// is what `g` draws at start-up, not a replay beside it.
+  public func preferredNormalisation(for kind: DatasetKind) -> Normalisation {
+    if directory(for: kind, .global) == nil && directory(for: kind, .layerWise) != nil { return .layerWise }
+    return .global
+  }
+
   /// The model source for (`kind`, `n`), or a reference-file source that names the missing model.
   public func source(_ kind: DatasetKind, _ n: Normalisation, _ sample: ReferenceSample) throws -> ShowerSource {
     guard let dir = directory(for: kind, n) else {
