@@ -8,13 +8,19 @@
 // widths"). Spot rounding turns each voxel below a threshold ε into either ε or 0, with probability
 // x/ε of ε: every voxel keeps its expected energy exactly, but the floor becomes a few deposits of
 // size ε, as in the data. ε is fitted per (incident-energy bin, layer) on *training* showers so that
-// the mean number of non-empty voxels matches theirs (`SpotRoundingFit`); the evaluation's cut plays
-// no part in the fit.
+// the mean number of non-empty voxels matches theirs (`SpotRoundingFit`).
+//
+// The dense decoders also make the layer's core too narrow (an L1-trained decoder returns the
+// per-voxel median, which is 0 where the data's deposits are sporadic). Optionally the table also
+// holds an exponent γ per (bin, layer): before rounding, the layer's voxels become x^γ rescaled to
+// the same layer energy — a softmax temperature 1/γ on the decoder's logits. γ is fitted so that the
+// median RMS radius of the layer, over voxels at or above the dataset's readout threshold (ds1 1 MeV,
+// ds2/ds3 15.15 keV), matches the training showers'. Both fits use training showers only.
 import CaloGeometry
 import CaloTensor
 import Foundation
 
-/// Thresholds ε (MeV) per incident-energy bin and layer, applied by `apply`.
+/// Thresholds ε (MeV) and exponents γ per incident-energy bin and layer, applied by `apply`.
 /// Stored as `spot-rounding.json` in a model folder.
 public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// The dataset the table was fitted for.
@@ -22,13 +28,16 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// Bin edges in log10(E_inc / MeV), ascending; bins = edges.count − 1. Energies outside the range
   /// use the first or last bin.
   public var log10EnergyEdges: [Double]
-  /// ε in MeV, [bin][layer] over all layers of the geometry (0 = leave the layer as it is).
+  /// ε in MeV, [bin][layer] over all layers of the geometry (0 = no rounding in that layer).
   public var thresholdsMeV: [[Double]]
+  /// γ, [bin][layer] (1 = the layer's shape as decoded); nil = 1 everywhere.
+  public var exponents: [[Double]]?
 
-  public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]]) {
+  public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
+    self.exponents = exponents
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -64,9 +73,36 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     guard thresholdsMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
       throw SpotRoundingError("thresholdsMeV must be finite and ≥ 0")
     }
+    if let exponents {
+      guard exponents.count == binCount, exponents.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("exponents must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      guard exponents.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 > 0 && $0 <= 10 } }) else {
+        throw SpotRoundingError("exponents must be in (0, 10]")
+      }
+    }
   }
 
-  /// Spot-rounds showers (N, voxels) in MeV in place. Shower i draws its uniforms from
+  /// Raises the voxels of one layer to the power γ and rescales them to their old sum (the decoder's
+  /// softmax at temperature 1/γ). γ = 1 or an empty layer: unchanged.
+  @inline(__always)
+  static func sharpen(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, gamma: Double) {
+    guard gamma != 1 else { return }
+    // Relative to the layer's largest voxel, so x^γ can neither overflow nor make the rescale infinite.
+    var before = 0.0, top: Float = 0
+    for k in range where buf[k] > 0 { before += Double(buf[k]); top = Swift.max(top, buf[k]) }
+    guard top > 0 else { return }
+    var after = 0.0
+    for k in range where buf[k] > 0 {
+      let y = Foundation.pow(Double(buf[k] / top), gamma)
+      buf[k] = Float(y)
+      after += y
+    }
+    let scale = Float(before / after)   // after ≥ 1: the largest voxel became 1
+    for k in range { buf[k] *= scale }
+  }
+
+  /// Sharpens (γ) and spot-rounds (ε) showers (N, voxels) in MeV in place. Shower i draws its uniforms from
   /// RNG(seed: seeds[i]), one per voxel below its threshold, in voxel order: the same seeds give the
   /// same showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
@@ -75,8 +111,12 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     precondition(showers.count == energies.count * v && seeds.count == energies.count, "spot rounding: shapes")
     showers.withUnsafeMutableBufferPointer { buf in
       for i in 0..<energies.count {
-        let eps = thresholdsMeV[bin(of: energies[i])]
+        let b = bin(of: energies[i])
+        let eps = thresholdsMeV[b]
         var rng = RNG(seed: seeds[i])
+        if let gammas = exponents?[b] {
+          for l in g.layers.indices { Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gammas[l]) }
+        }
         for l in g.layers.indices where eps[l] > 0 {
           let t = Float(eps[l])
           for k in (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]) {
@@ -123,32 +163,31 @@ public struct SpotRoundingError: Error, CustomStringConvertible, Sendable {
   public var description: String { message }
 }
 
-/// Fits a `SpotRoundingTable` from two streams of showers: target (training data) and dense
-/// (the model's output at comparable energies). Both are accumulated batch by batch, so ds3 files
-/// never have to be held in memory.
+/// Fits a `SpotRoundingTable` from target showers (training data) and dense showers (the model's
+/// output at comparable energies), both added batch by batch and kept per energy bin in memory
+/// (ds3: pass a few thousand showers).
 ///
-/// For each (energy bin, layer) the fit keeps the target's mean count of non-empty voxels per shower
-/// and a fine log histogram (count and sum of x per bin) of the dense voxel values. After spot rounding
-/// at ε, a dense voxel x is non-empty with probability min(1, x/ε), so the expected count per shower is
-/// occ(ε) = #(x ≥ ε) + Σ_{x<ε} x / ε, which falls monotonically from #(x > 0) towards 0. ε solves
-/// occ(ε) = target count, on the histogram's edges with linear interpolation between them.
+/// ε: after rounding at ε a dense voxel x is non-empty with probability min(1, x/ε), so the expected
+/// count per shower, occ(ε) = Σ min(1, x/ε) / showers, falls monotonically from #(x > 0) towards 0;
+/// ε solves occ(ε) = the target's mean non-empty count (bisection in log ε). γ (with `exponents`):
+/// bisection on γ ∈ [0.3, 2] (angular layers) for the median RMS radius above the readout threshold, each trial
+/// sharpened, given its own ε and rounded with one fixed stream (common random numbers, so the
+/// median moves smoothly with γ).
 public struct SpotRoundingFit: Sendable {
   public let dataset: DatasetKind
   public let edges: [Double]
-  /// Histogram of dense values: log10(MeV) from `histLo` in steps of 1/`perDecade`.
-  static let histLo = -8.0, histHi = 7.0, perDecade = 50.0
-  static var histBins: Int { Int((histHi - histLo) * perDecade) }
-  private var targetNonEmpty: [[Double]], targetShowers: [Double]
-  private var denseCount: [[[Double]]], denseSum: [[[Double]]], denseShowers: [Double]
+  private let geometry: Geometry
+  private var target: [[Float]], targetShowers: [Int]
+  private var dense: [[Float]], denseShowers: [Int]
 
   public init(dataset: DatasetKind, edges: [Double]? = nil) {
     self.dataset = dataset
     self.edges = edges ?? SpotRoundingTable.defaultEdges(for: dataset)
-    let nb = self.edges.count - 1, nl = dataset.geometry.layers.count
-    targetNonEmpty = Array(repeating: Array(repeating: 0, count: nl), count: nb)
+    geometry = dataset.geometry
+    let nb = self.edges.count - 1
+    target = Array(repeating: [], count: nb)
+    dense = target
     targetShowers = Array(repeating: 0, count: nb)
-    denseCount = Array(repeating: Array(repeating: Array(repeating: 0, count: Self.histBins), count: nl), count: nb)
-    denseSum = denseCount
     denseShowers = targetShowers
   }
 
@@ -156,87 +195,160 @@ public struct SpotRoundingFit: Sendable {
 
   /// Adds target showers (N, voxels) in MeV.
   public mutating func addTarget(showers: [Float], energies: [Double]) {
-    let g = dataset.geometry, v = g.voxelCount, t = binner
+    let v = geometry.voxelCount, t = binner
     for i in energies.indices {
       let b = t.bin(of: energies[i])
+      target[b] += showers[(i * v)..<((i + 1) * v)]
       targetShowers[b] += 1
-      for l in g.layers.indices {
-        var n = 0
-        for k in (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]) where showers[k] > 0 { n += 1 }
-        targetNonEmpty[b][l] += Double(n)
-      }
     }
   }
 
   /// Adds dense (model) showers (N, voxels) in MeV.
   public mutating func addDense(showers: [Float], energies: [Double]) {
-    let g = dataset.geometry, v = g.voxelCount, t = binner, nh = Self.histBins
+    let v = geometry.voxelCount, t = binner
     for i in energies.indices {
       let b = t.bin(of: energies[i])
+      dense[b] += showers[(i * v)..<((i + 1) * v)]
       denseShowers[b] += 1
-      for l in g.layers.indices {
-        for k in (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]) {
-          let x = Double(showers[k])
-          guard x > 0 else { continue }
-          let h = min(nh - 1, max(0, Int(((Foundation.log10(x) - Self.histLo) * Self.perDecade).rounded(.down))))
-          denseCount[b][l][h] += 1
-          denseSum[b][l][h] += x
-        }
-      }
+    }
+  }
+
+  /// Mean non-empty voxels per shower of `data` (showers × voxels) in each layer.
+  private func occupancy(_ data: [Float], _ n: Int) -> [Double] {
+    geometry.layers.indices.map { l in
+      guard n > 0 else { return .nan }
+      var c = 0
+      for i in 0..<n { for k in (i * geometry.voxelCount + geometry.offsets[l])..<(i * geometry.voxelCount + geometry.offsets[l + 1]) where data[k] > 0 { c += 1 } }
+      return Double(c) / Double(n)
     }
   }
 
   /// Mean non-empty voxels per target shower, [bin][layer] (NaN where the bin has no showers).
-  public var targetOccupancy: [[Double]] {
-    zip(targetNonEmpty, targetShowers).map { row, n in row.map { n > 0 ? $0 / n : .nan } }
-  }
+  public var targetOccupancy: [[Double]] { zip(target, targetShowers).map { occupancy($0, $1) } }
 
   /// Mean non-empty voxels per dense shower before rounding, [bin][layer] (NaN where the bin is empty).
-  public var denseOccupancy: [[Double]] {
-    zip(denseCount, denseShowers).map { rows, n in rows.map { n > 0 ? $0.reduce(0, +) / n : .nan } }
+  public var denseOccupancy: [[Double]] { zip(dense, denseShowers).map { occupancy($0, $1) } }
+
+  /// One layer of one bin's showers, (showers × layer voxels) row-major.
+  private func layer(_ data: [Float], _ n: Int, _ l: Int) -> [Float] {
+    let v = geometry.voxelCount, lo = geometry.offsets[l], hi = geometry.offsets[l + 1]
+    var out: [Float] = []
+    out.reserveCapacity(n * (hi - lo))
+    for i in 0..<n { out += data[(i * v + lo)..<(i * v + hi)] }
+    return out
   }
 
-  /// Expected non-empty voxels per dense shower after rounding at ε, from the histogram (values in a
-  /// histogram bin are taken as all below ε when the bin's upper edge is ≤ ε, else all at or above).
+  /// Expected non-empty voxels per dense shower of bin `b`, layer `l`, after rounding at ε.
   public func expectedOccupancy(bin b: Int, layer l: Int, epsilon: Double) -> Double {
-    guard denseShowers[b] > 0 else { return .nan }
-    var occ = 0.0
-    let cut = Int(((Foundation.log10(max(epsilon, 1e-300)) - Self.histLo) * Self.perDecade).rounded())
-    for h in 0..<Self.histBins {
-      if h < cut { occ += denseSum[b][l][h] / epsilon } else { occ += denseCount[b][l][h] }
-    }
-    return occ / denseShowers[b]
+    let n = denseShowers[b]
+    guard n > 0 else { return .nan }
+    return Self.expectedCount(layer(dense[b], n, l), epsilon: epsilon) / Double(n)
   }
 
-  /// The fitted table. A (bin, layer) gets ε = 0 when either side has no showers there or the dense
-  /// output is already as sparse as the target.
-  public func table() -> SpotRoundingTable {
-    let nb = edges.count - 1, nl = dataset.geometry.layers.count
-    var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
-    let target = targetOccupancy
-    for b in 0..<nb where targetShowers[b] > 0 && denseShowers[b] > 0 {
-      for l in 0..<nl {
-        let want = target[b][l]
-        let have = denseCount[b][l].reduce(0, +) / denseShowers[b]
-        guard have > want, want > 0 else { continue }
-        // occ at histogram edge h is (Σ_{j<h} sum_j) / ε_h + Σ_{j≥h} count_j: monotone in h. Walk the
-        // edges with running sums and interpolate (in log ε) between the pair that brackets `want`.
-        var below = 0.0, above = have * denseShowers[b]
-        var prevLogE = Self.histLo, prevOcc = have
-        for h in 1...Self.histBins {
-          below += denseSum[b][l][h - 1]
-          above -= denseCount[b][l][h - 1]
-          let logE = Self.histLo + Double(h) / Self.perDecade
-          let o = (below / Foundation.pow(10, logE) + above) / denseShowers[b]
-          if o <= want {
-            let f = prevOcc > o ? (prevOcc - want) / (prevOcc - o) : 1
-            eps[b][l] = Foundation.pow(10, prevLogE + f * (logE - prevLogE))
-            break
-          }
-          prevLogE = logE; prevOcc = o
-        }
-      }
-    }
-    return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps)
+  static func expectedCount(_ x: [Float], epsilon: Double) -> Double {
+    var s = 0.0
+    for v in x where v > 0 { s += Swift.min(1, Double(v) / epsilon) }
+    return s
   }
+
+  /// ε with expected non-empty count per shower `want` for layer values `x` of `n` showers; 0 when
+  /// the values are already that sparse.
+  static func epsilon(_ x: [Float], showers n: Int, want: Double) -> Double {
+    let have = Double(x.filter { $0 > 0 }.count) / Double(n)
+    guard want > 0, have > want else { return 0 }
+    var lo = -12.0, hi = 12.0   // log10 MeV
+    for _ in 0..<50 {
+      let mid = 0.5 * (lo + hi)
+      if expectedCount(x, epsilon: Foundation.pow(10, mid)) / Double(n) > want { lo = mid } else { hi = mid }
+    }
+    return Foundation.pow(10, 0.5 * (lo + hi))
+  }
+
+  /// Median over showers of the RMS radius of layer values `x` (showers × nR·nA, radius fastest)
+  /// counting voxels ≥ `threshold`; showers with nothing above it are left out (NaN if none is left).
+  static func medianRMSRadius(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
+    let w = x.count / n, nR = rCentres.count
+    var radii: [Double] = []
+    for i in 0..<n {
+      var e = 0.0, e2 = 0.0
+      for k in 0..<w where x[i * w + k] >= threshold {
+        let r = rCentres[k % nR]
+        e += Double(x[i * w + k]); e2 += Double(x[i * w + k]) * r * r
+      }
+      if e > 0 { radii.append((e2 / e).squareRoot()) }
+    }
+    guard !radii.isEmpty else { return .nan }
+    radii.sort()
+    let m = radii.count / 2
+    return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
+  }
+
+  /// The fitted table; with `exponents` also γ per (bin, layer) for the angularly segmented layers
+  /// (where η/φ widths are defined; the others keep γ = 1). A (bin, layer) keeps ε = 0 and γ = 1 when
+  /// either side has no showers there.
+  public func table(exponents fitExponents: Bool = false) -> SpotRoundingTable {
+    let nb = edges.count - 1, nl = geometry.layers.count
+    let threshold = Float(dataset.voxelThresholdMeV)
+    var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
+    var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
+    let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
+      targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
+    }
+    // Each (bin, layer) is independent: spread them over the cores.
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: max(jobs.count, 1)))
+    defer { results.p.deallocate() }
+    DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
+      let (b, l) = jobs[j]
+      let n = denseShowers[b], nt = targetShowers[b]
+      let x = layer(dense[b], n, l), t = layer(target[b], nt, l)
+      let want = Double(t.filter { $0 > 0 }.count) / Double(nt)
+      let lay = geometry.layers[l]
+      guard fitExponents && lay.isAngular else {
+        results.p[j] = (Self.epsilon(x, showers: n, want: want), 1)
+        return
+      }
+      let goal = Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold)
+      guard goal.isFinite else {
+        results.p[j] = (Self.epsilon(x, showers: n, want: want), 1)
+        return
+      }
+      let w = lay.voxelCount
+      // The median RMS radius after sharpening by γ and rounding, with one fixed stream.
+      func trial(_ g: Double) -> (radius: Double, eps: Double) {
+        var y = x
+        y.withUnsafeMutableBufferPointer { buf in
+          for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
+        }
+        let e = Self.epsilon(y, showers: n, want: want)
+        if e > 0 {
+          var rng = RNG(seed: UInt64(b * 1000 + l))
+          let te = Float(e)
+          for k in y.indices where y[k] < te {
+            let u = rng.uniform()
+            y[k] = (y[k] > 0 && u * te < y[k]) ? te : 0
+          }
+        }
+        return (Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold), e)
+      }
+      // Smaller γ spreads the layer (larger radius): bisect for the target's median.
+      var lo = 0.3, hi = 2.0   // γ at a bound means the target is out of reach
+      for _ in 0..<10 {
+        let mid = 0.5 * (lo + hi)
+        let r = trial(mid).radius
+        if r.isNaN || r > goal { lo = mid } else { hi = mid }
+      }
+      let g = 0.5 * (lo + hi)
+      results.p[j] = (trial(g).eps, g)
+    }
+    for (j, (b, l)) in jobs.enumerated() { (eps[b][l], gam[b][l]) = results.p[j] }
+    return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
+                             exponents: fitExponents ? gam : nil)
+  }
+}
+
+/// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
+/// before they are read).
+private struct FitResults: @unchecked Sendable {
+  let p: UnsafeMutableBufferPointer<(Double, Double)>
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double)>) { self.p = p }
 }

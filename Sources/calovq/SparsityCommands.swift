@@ -12,7 +12,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       The softmax decoders return showers with every voxel > 0. Spot rounding turns each voxel below a \
       threshold ε into ε or 0 (probability x/ε of ε), which keeps every voxel's expected energy; ε per \
       energy bin and layer is fitted so that the mean number of non-empty voxels matches the training \
-      showers. Use training (or validation) showers here, never the evaluation reference. \
+      showers. Unless --no-widths, each layer is first raised to a power γ and rescaled to its energy \
+      (a softmax temperature 1/γ), γ fitted so that the median RMS radius above the dataset's readout \
+      threshold matches the training showers'. \
+      Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
       then apply. With --dense FILE a file of dense showers (e.g. `calovq reconstruct` output) is fitted \
@@ -25,6 +28,7 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Option(help: "Showers to use from each side.") var count: Int = 10000
   @Option(help: "Random seed of the generated showers.") var seed: UInt64 = 1
   @Option(help: "Output JSON table.") var out: String?
+  @Flag(name: .customLong("no-widths"), help: "Fit ε only (no per-layer exponents γ).") var noWidths = false
 
   func run() throws {
     try reportingErrors {
@@ -34,11 +38,11 @@ struct CalibrateSparsityCommand: ParsableCommand {
       let path: String
       if let model {
         path = out ?? model + "/" + modelSpotRoundingFileName
-        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed)
+        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths)
       } else {
         guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
         path = out
-        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count)
+        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths)
       }
       try cal.table.save(to: path)
       print(describe(cal))
@@ -56,8 +60,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
       let e = pow(10, 0.5 * (t.log10EnergyEdges[b] + t.log10EnergyEdges[b + 1]))
       var cells: [String] = []
       for l in g.relevantLayerIndices {
-        cells.append(String(format: "L%d %.0f/%.0f ε %.3g", g.layers[l].id, c.targetOccupancy[b][l], c.denseOccupancy[b][l],
-                            t.thresholdsMeV[b][l]))
+        cells.append(String(format: "L%d %.0f/%.0f ε %.3g γ %.2f", g.layers[l].id, c.targetOccupancy[b][l], c.denseOccupancy[b][l],
+                            t.thresholdsMeV[b][l], t.exponents?[b][l] ?? 1))
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }

@@ -1,6 +1,7 @@
 // Spot rounding: expected energy kept per voxel, values at or above ε untouched, reproducible by seed,
 // the threshold fit against a hand-computed case, and strict table files.
 import CaloGeometry
+import CaloTensor
 import Foundation
 import XCTest
 @testable import CaloModel
@@ -100,6 +101,55 @@ final class SpotRoundingTests: XCTestCase {
     XCTAssertNoThrow(try t.validate())
   }
 
+  func testSharpenKeepsTheLayerEnergy() {
+    var x: [Float] = [9, 1, 4, 0, 7]
+    x.withUnsafeMutableBufferPointer { SpotRoundingTable.sharpen($0, 1..<4, gamma: 0.5) }
+    // [1, 4, 0] → sqrt → [1, 2, 0], rescaled to the old sum 5: [5/3, 10/3, 0]; voxels outside untouched.
+    XCTAssertEqual(x[0], 9); XCTAssertEqual(x[4], 7); XCTAssertEqual(x[3], 0)
+    XCTAssertEqual(x[1], 5.0 / 3, accuracy: 1e-6)
+    XCTAssertEqual(x[2], 10.0 / 3, accuracy: 1e-6)
+    var tiny: [Float] = [1e-30, 4e-30, 1e-38]   // no overflow or NaN for γ > 1 on tiny values
+    tiny.withUnsafeMutableBufferPointer { SpotRoundingTable.sharpen($0, 0..<3, gamma: 3) }
+    XCTAssertTrue(tiny.allSatisfy { $0.isFinite && $0 >= 0 })
+    XCTAssertEqual(Double(tiny.reduce(0, +)), 5e-30, accuracy: 1e-35)
+  }
+
+  /// A narrow dense layer (energy in the innermost radial bins) against a target with the same
+  /// energy spread over the middle radial bins: the fitted γ < 1 widens the dense showers, and the
+  /// median RMS radius after sharpening lands near the target's.
+  func testExponentFitWidensANarrowLayer() {
+    let v = g.voxelCount, n = 200, l = 1, lay = g.layers[l], nR = lay.nR
+    var dense = [Float](repeating: 0, count: n * v), target = dense
+    var rng = RNG(seed: 9)
+    for i in 0..<n {
+      for a in 0..<lay.nAlpha {
+        for r in 0..<nR {
+          let k = i * v + g.offsets[l] + a * nR + r
+          dense[k] = 100 * Float(Foundation.exp(-Double(r))) * (0.5 + rng.uniform())   // core-heavy
+          target[k] = 100 * Float(Foundation.exp(-Double(r) / 2)) * (0.5 + rng.uniform()) // wider: γ ≈ 0.5
+        }
+      }
+    }
+    var fit = SpotRoundingFit(dataset: kind)
+    let e = [Double](repeating: 65536, count: n)
+    fit.addDense(showers: dense, energies: e)
+    fit.addTarget(showers: target, energies: e)
+    let t = fit.table(exponents: true)
+    let gamma = t.exponents![8][l]
+    XCTAssertLessThan(gamma, 0.7)
+    XCTAssertGreaterThan(gamma, 0.35, "within the search range, not at its bound")
+    XCTAssertEqual(t.exponents![8][0], 1, "unsegmented layers keep γ = 1")
+    XCTAssertEqual(t.thresholdsMeV[8][l], 0, "every target voxel is non-empty: no rounding")
+    var y = dense
+    t.apply(&y, energies: e, seeds: (0..<n).map { UInt64($0) })
+    func median(_ s: [Float]) -> Double {
+      SpotRoundingFit.medianRMSRadius((0..<n).flatMap { s[($0 * v + g.offsets[l])..<($0 * v + g.offsets[l + 1])] },
+                                      showers: n, rCentres: lay.rCentres, threshold: 1)
+    }
+    XCTAssertEqual(median(y), median(target), accuracy: 0.02 * median(target))
+    XCTAssertLessThan(median(dense), 0.8 * median(target))
+  }
+
   func testTableFilesRoundTripAndBadOnesAreRejected() throws {
     let dir = NSTemporaryDirectory() + "calovq-spots-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -122,6 +172,10 @@ final class SpotRoundingTests: XCTestCase {
     try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": [[0, 0]]}"#, "1 rows (energy bins) of 24 values")
     try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [4, 3], "thresholdsMeV": ["# + row + "]}", "increasing")
     try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": ["# + negative + "]}", "≥ 0")
+    try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": ["# + row + #"], "exponents": [[1]]}"#,
+                "exponents must be 1 rows")
+    try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": ["# + row + #"], "exponents": ["#
+                + row + "]}", "exponents must be in (0, 10]")
     XCTAssertThrowsError(try SpotRoundingTable.load(from: dir + "/missing.json")) { XCTAssertTrue("\($0)".contains("cannot read"), "\($0)") }
   }
 }
