@@ -195,21 +195,21 @@ public struct SpotRoundingFit: Sendable {
 
   /// Adds target showers (N, voxels) in MeV.
   public mutating func addTarget(showers: [Float], energies: [Double]) {
-    let v = geometry.voxelCount, t = binner
-    for i in energies.indices {
-      let b = t.bin(of: energies[i])
-      target[b] += showers[(i * v)..<((i + 1) * v)]
-      targetShowers[b] += 1
-    }
+    Self.add(showers, energies, into: &target, counts: &targetShowers, voxels: geometry.voxelCount, binner: binner)
   }
 
   /// Adds dense (model) showers (N, voxels) in MeV.
   public mutating func addDense(showers: [Float], energies: [Double]) {
-    let v = geometry.voxelCount, t = binner
+    Self.add(showers, energies, into: &dense, counts: &denseShowers, voxels: geometry.voxelCount, binner: binner)
+  }
+
+  /// Appends each shower to its energy bin's rows.
+  private static func add(_ showers: [Float], _ energies: [Double], into rows: inout [[Float]], counts: inout [Int],
+                          voxels v: Int, binner: SpotRoundingTable) {
     for i in energies.indices {
-      let b = t.bin(of: energies[i])
-      dense[b] += showers[(i * v)..<((i + 1) * v)]
-      denseShowers[b] += 1
+      let b = binner.bin(of: energies[i])
+      rows[b] += showers[(i * v)..<((i + 1) * v)]
+      counts[b] += 1
     }
   }
 

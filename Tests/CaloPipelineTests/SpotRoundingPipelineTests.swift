@@ -4,16 +4,17 @@
 import CaloData
 import CaloGeometry
 import CaloModel
+import CaloTestSupport
 import Foundation
 import XCTest
 @testable import CaloPipeline
 
 final class SpotRoundingPipelineTests: XCTestCase {
+  private var temps: [TempDir] = []   // removed with the test case
+
   private func tempDir() throws -> String {
-    let dir = NSTemporaryDirectory() + "calovq-spotpipe-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-    return dir
+    temps.append(TempDir())
+    return temps.last!.path
   }
 
   /// A loadable ds1-photon model folder with untrained sample-preset stages (stage 1 has the GPT's
