@@ -53,8 +53,10 @@ final class Stage1TrainingTests: XCTestCase {
       let p = m.prepare(energies: e, showers: s)
       for t in m.discriminator.tensors { t.requiresGrad = false }
       let checked = m.generator.tensors.filter { !$0.name!.hasPrefix("encoder") && !$0.name!.hasPrefix("quant_conv") && !$0.name!.hasPrefix("quantize") }
-      // Double-precision-like accuracy is not available in Float32; the loss is scaled to O(1).
-      let r = gradCheck(checked, eps: 1e-3, atol: 2e-3, rtol: 5e-2, maxElements: 20) {
+      // Double-precision-like accuracy is not available in Float32; the loss is scaled to O(1). eps 4e-3:
+      // with 1e-3 the Float32 round-off of the loss difference (measured on an AMD EPYC machine: a
+      // numeric gradient of exactly 0 against 0.00202) exceeds the tolerance; truncation stays O(eps²).
+      let r = gradCheck(checked, eps: 4e-3, atol: 2e-3, rtol: 5e-2, maxElements: 20) {
         self.singleGraphLoss(m, p, lambda: 0.3) * 100
       }
       XCTAssertTrue(r.passed, "\(d) \(n): \(r) \(checked[r.worst.input].name!)")
