@@ -118,16 +118,22 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           for l in g.layers.indices { Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gammas[l]) }
         }
         for l in g.layers.indices where eps[l] > 0 {
-          let t = Float(eps[l])
-          for k in (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]) {
-            let x = buf[k]
-            guard x < t else { continue }
-            // Draw even for x ≤ 0 so that the stream position does not depend on the values.
-            let u = rng.uniform()
-            buf[k] = (x > 0 && u * t < x) ? t : 0
-          }
+          Self.round(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), epsilon: Float(eps[l]), rng: &rng)
         }
       }
+    }
+  }
+
+  /// Spot-rounds `range`: each voxel x < ε becomes ε with probability x/ε, else 0 (one uniform per
+  /// such voxel, in order).
+  @inline(__always)
+  static func round(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, epsilon t: Float, rng: inout RNG) {
+    for k in range {
+      let x = buf[k]
+      guard x < t else { continue }
+      // Draw even for x ≤ 0 so that the stream position does not depend on the values.
+      let u = rng.uniform()
+      buf[k] = (x > 0 && u * t < x) ? t : 0
     }
   }
 
@@ -150,10 +156,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   public func save(to path: String) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let tmp = path + ".tmp"
-    try enc.encode(self).write(to: URL(fileURLWithPath: tmp))
-    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-    try FileManager.default.moveItem(atPath: tmp, toPath: path)
+    try enc.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)   // temporary file + rename
   }
 }
 
@@ -303,11 +306,9 @@ public struct SpotRoundingFit: Sendable {
       let x = layer(dense[b], n, l), t = layer(target[b], nt, l)
       let want = Double(t.filter { $0 > 0 }.count) / Double(nt)
       let lay = geometry.layers[l]
-      guard fitExponents && lay.isAngular else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want), 1)
-        return
-      }
-      let goal = Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold)
+      // γ only for angular layers whose target has something above the threshold; else ε alone.
+      let goal = fitExponents && lay.isAngular
+        ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
         results.p[j] = (Self.epsilon(x, showers: n, want: want), 1)
         return
@@ -322,11 +323,7 @@ public struct SpotRoundingFit: Sendable {
         let e = Self.epsilon(y, showers: n, want: want)
         if e > 0 {
           var rng = RNG(seed: UInt64(b * 1000 + l))
-          let te = Float(e)
-          for k in y.indices where y[k] < te {
-            let u = rng.uniform()
-            y[k] = (y[k] > 0 && u * te < y[k]) ? te : 0
-          }
+          y.withUnsafeMutableBufferPointer { SpotRoundingTable.round($0, 0..<$0.count, epsilon: Float(e), rng: &rng) }
         }
         return (Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold), e)
       }
