@@ -29,6 +29,12 @@ final class TrainStopTests: XCTestCase {
     return (p.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
   }
 
+  /// The integer that follows the last occurrence of `prefix` in `text`.
+  private func number(after prefix: String, in text: String) -> Int? {
+    guard let r = text.range(of: prefix, options: .backwards) else { return nil }
+    return Int(text[r.upperBound...].prefix(while: \.isNumber))
+  }
+
   func testStoppedStagesExit130AndResumeFinishes() throws {
     let data = dir.file("train.h5"), s1 = dir.file("s1"), s2 = dir.file("s2")
     XCTAssertEqual(try CLIRunner.run(["simulate", "--dataset", "ds1-photon", "--count", "64", "--seed", "7", "--out", data, "--quiet"]).status, 0)
@@ -40,9 +46,13 @@ final class TrainStopTests: XCTestCase {
     XCTAssertEqual(st1, 130, out1)
     XCTAssertTrue(out1.contains("continue with the same command plus --resume"), out1)
     XCTAssertTrue(FileManager.default.fileExists(atPath: s1 + "/checkpoint.safetensors"))
-    let r1 = try CLIRunner.run(Array(s1Args.prefix(10)) + ["--steps", "8", "--resume"])
+    // The tiny model runs many batches between polls, so the resumed run aims a few batches past
+    // wherever the stop landed (a fixed target can already be behind it).
+    let stoppedAt1 = try XCTUnwrap(number(after: "stopped after batch ", in: out1), out1)
+    let r1 = try CLIRunner.run(Array(s1Args.prefix(10)) + ["--steps", "\(stoppedAt1 + 4)", "--resume"])
     XCTAssertEqual(r1.status, 0, r1.stdout + r1.stderr)
-    XCTAssertTrue(r1.stdout.contains("done: 8 batches"), r1.stdout)
+    XCTAssertTrue(r1.stdout.contains("resuming at batch \(stoppedAt1)"), r1.stdout)
+    XCTAssertTrue(r1.stdout.contains("done: \(stoppedAt1 + 4) batches"), r1.stdout)
     XCTAssertTrue(FileManager.default.fileExists(atPath: s1 + "/stage1.safetensors"))
 
     // Stage 2: a stopped run leaves a usable partial model but exits 130; --resume finishes with 0.
@@ -52,11 +62,14 @@ final class TrainStopTests: XCTestCase {
     XCTAssertEqual(st2, 130, out2)
     XCTAssertTrue(out2.contains("stopped before the planned steps"), out2)
     XCTAssertTrue(FileManager.default.fileExists(atPath: s2 + "/stage2.safetensors"))
-    let r2 = try CLIRunner.run(s2Args + ["--steps", "12", "--resume"])
+    let stoppedAt2 = try XCTUnwrap(number(after: "stage2.safetensors (", in: out2), out2)
+    let target2 = stoppedAt2 + 4
+    let r2 = try CLIRunner.run(s2Args + ["--steps", "\(target2)", "--resume"])
     XCTAssertEqual(r2.status, 0, r2.stdout + r2.stderr)
-    XCTAssertTrue(r2.stdout.contains("(12 steps"), r2.stdout)
+    XCTAssertTrue(r2.stdout.contains("resuming at step \(stoppedAt2)"), r2.stdout)
+    XCTAssertTrue(r2.stdout.contains("(\(target2) steps"), r2.stdout)
     // Resuming a finished run trains nothing and says so (no "last loss nan").
-    let r3 = try CLIRunner.run(s2Args + ["--steps", "12", "--resume"])
+    let r3 = try CLIRunner.run(s2Args + ["--steps", "\(target2)", "--resume"])
     XCTAssertEqual(r3.status, 0, r3.stdout + r3.stderr)
     XCTAssertTrue(r3.stdout.contains("already at the planned steps"), r3.stdout)
     XCTAssertFalse(r3.stdout.contains("nan"), r3.stdout)
