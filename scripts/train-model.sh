@@ -17,7 +17,8 @@
 # s1/trained and model/trained; to train a finished stage 1 further, delete s1/trained and rerun with a
 # larger S1_EPOCHS (it resumes from its checkpoint; stage 2 then starts afresh on the new codes).
 # After stage 2 the model's spot-rounding table is fitted on training showers (calovq
-# calibrate-sparsity); SPOT_ROUNDING=0 measures the dense decoder output instead.
+# calibrate-sparsity); SPOT_ROUNDING=0 measures the dense decoder output instead. CLASSIFIER=0 leaves
+# out the high-level classifier test (minutes of CPU) from the evaluation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -94,7 +95,8 @@ main() {
   [ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"
   # Reports go to a temporary name first: a stopped run never leaves a half-written report that the
   # next run would mistake for a finished one.
-  "$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" --classifier high --json "$run/eval.json" > "$run/eval.txt.tmp"
+  classifier=(--classifier high); [ "${CLASSIFIER:-1}" = 1 ] || classifier=()
+  "$B" evaluate "$run/gen.h5" "cache/$ds-reference.h5" ${classifier[@]+"${classifier[@]}"} --json "$run/eval.json" > "$run/eval.txt.tmp"
   mv "$run/eval.txt.tmp" "$run/eval.txt" && cat "$run/eval.txt"
   if [ ! -f "$run/floor.txt" ]; then
     "$B" evaluate "cache/$ds-reference2.h5" "cache/$ds-reference.h5" > "$run/floor.txt.tmp"
