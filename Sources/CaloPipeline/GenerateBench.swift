@@ -84,10 +84,21 @@ public func processCPUSeconds() -> Double {
 public func benchGenerate(config: GPTConfig, label: String, batches: [Int], repeats: Int = 5, lanes: Int = Compute.lanes,
                           codec: (any ShowerCodec)? = nil, naiveDecoder: Bool = false,
                           seed: UInt64 = 7) throws -> [GenerateBenchRow] {
-  let gpt = GPT(config: config, seed: seed)
+  try benchGenerate(gpt: GPT(config: config, seed: seed), label: label, batches: batches, repeats: repeats,
+                    lanes: lanes, codec: codec, naiveDecoder: naiveDecoder, seed: seed)
+}
+
+/// Times generation with a given GPT (e.g. a trained model folder's) at each batch size, with the
+/// folder's sampling options and spot-rounding table when given: stage 1 then covers decode, assemble
+/// and spot rounding, as in `calovq generate`.
+public func benchGenerate(gpt: GPT, label: String, batches: [Int], repeats: Int = 5, lanes: Int = Compute.lanes,
+                          codec: (any ShowerCodec)? = nil, options: SamplingOptions = .init(),
+                          spotRounding: SpotRoundingTable? = nil, naiveDecoder: Bool = false,
+                          seed: UInt64 = 7) throws -> [GenerateBenchRow] {
+  let config = gpt.config
   let engine = GPTEngine(model: gpt)
   var rows: [GenerateBenchRow] = []
-  let gen = try codec.map { try ShowerGenerator(codec: $0, gpt: gpt) }
+  let gen = try codec.map { try ShowerGenerator(codec: $0, gpt: gpt, options: options, spotRounding: spotRounding) }
   let fast = naiveDecoder ? nil : gen?.fastDecoder
   for b in batches {
     precondition(b >= 1, "batch sizes must be ≥ 1")
@@ -96,14 +107,15 @@ public func benchGenerate(config: GPTConfig, label: String, batches: [Int], repe
     for rep in 0...repeats {
       let seeds = (0..<b).map { derivedSeed(seed, UInt64(rep), UInt64($0)) }
       let a = Date(), ac = processCPUSeconds()
-      let tokens = GPTSampler(engine: engine, energies: energies, seeds: seeds, lanes: lanes).run()
+      let tokens = GPTSampler(engine: engine, energies: energies, seeds: seeds, options: options, lanes: lanes).run()
       let s2 = Date().timeIntervalSince(a), s2c = processCPUSeconds() - ac
       var s1: Double?, s1c: Double?
       if let codec, let gen {
         let (r, codes) = gen.split(tokens: tokens, count: b)
         let c = Date(), cc = processCPUSeconds()
         let u = try fast?.decode(codes: codes, energies: energies, lanes: lanes) ?? codec.decode(codes: codes, energies: energies)
-        _ = try codec.assemble(pixelsU: u, r: r, energies: energies)
+        var showers = try codec.assemble(pixelsU: u, r: r, energies: energies)
+        gen.roundSpots(&showers, energies: energies, seeds: seeds)
         s1 = Date().timeIntervalSince(c)
         s1c = processCPUSeconds() - cc
       }

@@ -18,6 +18,8 @@ struct BenchGenerateCommand: ParsableCommand {
   @Option(help: "Timed runs per batch size.") var repeats = 5
   @Option(help: "Cores to use (default: all).") var lanes: Int?
   @Flag(help: "Time the tape-based Stage1Model.decode (the naive twin) instead of the fast decoder.") var naiveDecoder = false
+  @Option(help: ArgumentHelp("Time this trained model folder (stage1 + stage2, its sampling.json and spot-rounding.json) instead of random-weight presets.",
+                             valueName: "dir")) var model: String?
 
   func run() throws {
     try reportingErrors {
@@ -27,6 +29,7 @@ struct BenchGenerateCommand: ParsableCommand {
         return b
       }
       guard repeats >= 1 else { throw ValidationError("--repeats must be ≥ 1") }
+      if let model { return try benchModelFolder(model, batches: batches) }
       let lw: Bool?
       switch norm {
       case "paper": lw = nil
@@ -51,6 +54,25 @@ struct BenchGenerateCommand: ParsableCommand {
           print(row.line)
         }
       }
+    }
+  }
+}
+
+extension BenchGenerateCommand {
+  /// `--model DIR`: the folder's own weights, sampling options and spot rounding, as `calovq generate` uses them.
+  func benchModelFolder(_ dir: String, batches: [Int]) throws {
+    let (codec, gpt) = try loadModelDirectory(dir)
+    let label = URL(fileURLWithPath: dir).standardizedFileURL.lastPathComponent
+    print("Calo-VQ generation benchmark: model folder \(dir) (\(gpt.config.dataset.rawValue)), \(lanes ?? Compute.lanes) cores; "
+          + (naiveDecoder ? "tape-based decode (naive twin)" : "fast decoder (Stage1Decoder)")
+          + "; stage 1 includes assembly and spot rounding")
+    print("ms = wall milliseconds per shower; cpu ms = CPU time of all threads per shower (getrusage); "
+          + String(format: "load average at start %.2f", loadAverage()))
+    print(GenerateBenchRow.header)
+    for row in try benchGenerate(gpt: gpt, label: String(label.prefix(18)), batches: batches, repeats: repeats,
+                                 lanes: lanes ?? Compute.lanes, codec: codec, options: try loadModelSampling(dir),
+                                 spotRounding: try loadModelSpotRounding(dir), naiveDecoder: naiveDecoder) {
+      print(row.line)
     }
   }
 }

@@ -64,4 +64,29 @@ final class BundledModelTests: XCTestCase {
       XCTAssertLessThan(value ?? 1, 0.08, "\(name): E_tot/E_inc separation against the bundled sample")
     }
   }
+
+  /// `calovq bench generate --model DIR` times each bundled folder with its own weights, sampling options
+  /// and spot rounding (the README's ms/shower column); a folder that is not a model gives one error line.
+  func testBenchTimesEachModelFolder() throws {
+    for d in try folders() {
+      let name = (d as NSString).lastPathComponent
+      let r = try CLIRunner.run(["bench", "generate", "--model", d, "--batch", "4", "--repeats", "1"])
+      XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
+      XCTAssertTrue(r.stdout.contains("model folder \(d)"), r.stdout)
+      let row = r.stdout.split(separator: "\n").first { $0.hasPrefix(String(name.prefix(18))) }
+      let cells = row?.split(separator: " ") ?? []
+      XCTAssertEqual(cells.count, 11, "one table row for \(name):\n\(r.stdout)")
+      if cells.count == 11 {
+        XCTAssertEqual(cells[1], "4")
+        XCTAssertGreaterThan(Double(cells[5]) ?? 0, 0, "total ms/shower")
+      }
+    }
+  }
+
+  func testBenchOfAFolderWithoutAModelSaysWhatIsMissing() throws {
+    let r = try CLIRunner.run(["bench", "generate", "--model", dir.file("no-model"), "--batch", "4"])
+    XCTAssertEqual(r.status, 1, r.stdout)
+    XCTAssertEqual(r.stderrLines.count, 1, r.stderr)
+    XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains("stage1.safetensors"), r.stderr)
+  }
 }
