@@ -16,6 +16,16 @@
 // the same layer energy — a softmax temperature 1/γ on the decoder's logits. γ is fitted so that the
 // median RMS radius of the layer, over voxels at or above the dataset's readout threshold (ds1 1 MeV,
 // ds2/ds3 15.15 keV), matches the training showers'. Both fits use training showers only.
+//
+// Plain rounding keeps each voxel's expected energy but adds variance to the layer's total: in a layer
+// whose energy is mostly floor (ds2's first and last layers, tens of voxels of ε ≈ 20–40 MeV), the
+// layer energy becomes a multiple of ε, and the per-layer energy separation that layer-wise R tokens
+// get right is lost (ds2 layer-wise reconstruction: E_layer median/worst 0.0048/0.043 dense,
+// 0.063/0.30 rounded). With `conservesLayerEnergy` the spots drawn in a layer share the floor's energy
+// (the sum of its voxels below ε) equally instead of holding ε each, and a layer with floor energy that
+// draws no spot gets one, chosen with probability ∝ x: every layer keeps its decoded energy exactly,
+// and a layer that holds energy has at least one deposit, as in the data. The ε fit counts that extra
+// spot in its expected occupancy.
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -32,12 +42,17 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   public var thresholdsMeV: [[Double]]
   /// γ, [bin][layer] (1 = the layer's shape as decoded); nil = 1 everywhere.
   public var exponents: [[Double]]?
+  /// The spots of a layer share the energy of the voxels below ε, so the layer keeps its energy (nil or
+  /// false: each spot holds ε, the behaviour of tables written before this field existed).
+  public var conservesLayerEnergy: Bool?
 
-  public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil) {
+  public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
+              conservesLayerEnergy: Bool? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
     self.exponents = exponents
+    self.conservesLayerEnergy = conservesLayerEnergy
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -118,22 +133,47 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           for l in g.layers.indices { Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gammas[l]) }
         }
         for l in g.layers.indices where eps[l] > 0 {
-          Self.round(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), epsilon: Float(eps[l]), rng: &rng)
+          Self.round(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), epsilon: Float(eps[l]),
+                     conserving: conservesLayerEnergy ?? false, rng: &rng)
         }
       }
     }
   }
 
-  /// Spot-rounds `range`: each voxel x < ε becomes ε with probability x/ε, else 0 (one uniform per
-  /// such voxel, in order).
+  /// Spot-rounds `range`: each voxel x < ε becomes a spot with probability x/ε, else 0 (one uniform
+  /// per such voxel, in order). A spot holds ε, or with `conserving` an equal share of the energy of
+  /// all voxels below ε in the range (nothing changes when no spot is drawn).
   @inline(__always)
-  static func round(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, epsilon t: Float, rng: inout RNG) {
+  static func round(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, epsilon t: Float,
+                    conserving: Bool = false, rng: inout RNG) {
+    // Pass 1 decides: a spot is stored as −x (its original value, negated); a voxel below ε that is not
+    // a spot keeps x for now; x ≤ 0 becomes 0; voxels ≥ ε are never touched.
+    var floor = 0.0, spots = 0
     for k in range {
       let x = buf[k]
       guard x < t else { continue }
       // Draw even for x ≤ 0 so that the stream position does not depend on the values.
       let u = rng.uniform()
-      buf[k] = (x > 0 && u * t < x) ? t : 0
+      guard x > 0 else { buf[k] = 0; continue }
+      floor += Double(x)
+      if u * t < x { buf[k] = -x; spots += 1 }
+    }
+    // Conserving, a layer with floor energy but no spot drawn gets one, chosen with probability ∝ x:
+    // a layer that holds energy has at least one deposit, and the layer's energy is kept exactly.
+    if conserving && spots == 0 && floor > 0 {
+      var u = Double(rng.uniform()) * floor, last = -1
+      for k in range where buf[k] > 0 && buf[k] < t {
+        last = k
+        u -= Double(buf[k])
+        if u < 0 { break }
+      }
+      buf[last] = -buf[last]
+      spots = 1
+    }
+    // Pass 2 sizes: spots hold ε (plain) or an equal share of the floor (conserving); the rest become 0.
+    let size = conserving && spots > 0 ? Float(floor / Double(spots)) : t
+    for k in range {
+      if buf[k] < 0 { buf[k] = size } else if buf[k] < t { buf[k] = 0 }
     }
   }
 
@@ -242,27 +282,40 @@ public struct SpotRoundingFit: Sendable {
   }
 
   /// Expected non-empty voxels per dense shower of bin `b`, layer `l`, after rounding at ε.
-  public func expectedOccupancy(bin b: Int, layer l: Int, epsilon: Double) -> Double {
+  public func expectedOccupancy(bin b: Int, layer l: Int, epsilon: Double, conserving: Bool = false) -> Double {
     let n = denseShowers[b]
     guard n > 0 else { return .nan }
-    return Self.expectedCount(layer(dense[b], n, l), epsilon: epsilon) / Double(n)
+    return Self.expectedCount(layer(dense[b], n, l), showers: n, epsilon: epsilon, conserving: conserving) / Double(n)
   }
 
-  static func expectedCount(_ x: [Float], epsilon: Double) -> Double {
+  /// Expected non-empty voxels of layer values `x` (n showers × w voxels) after rounding at ε, summed
+  /// over showers: Σ min(1, x/ε), plus, conserving, the chance that a shower with floor energy draws
+  /// no spot (it then gets one), Π(1 − x/ε) over its voxels below ε.
+  static func expectedCount(_ x: [Float], showers n: Int, epsilon: Double, conserving: Bool = false) -> Double {
     var s = 0.0
-    for v in x where v > 0 { s += Swift.min(1, Double(v) / epsilon) }
+    let w = x.count / n
+    for i in 0..<n {
+      var none = 1.0, floor = false
+      for v in x[(i * w)..<((i + 1) * w)] where v > 0 {
+        let p = Double(v) / epsilon
+        if p < 1 { none *= 1 - p; floor = true }
+        s += Swift.min(1, p)
+      }
+      if conserving && floor { s += none }
+    }
     return s
   }
 
   /// ε with expected non-empty count per shower `want` for layer values `x` of `n` showers; 0 when
   /// the values are already that sparse.
-  static func epsilon(_ x: [Float], showers n: Int, want: Double) -> Double {
+  static func epsilon(_ x: [Float], showers n: Int, want: Double, conserving: Bool = false) -> Double {
     let have = Double(x.filter { $0 > 0 }.count) / Double(n)
     guard want > 0, have > want else { return 0 }
     var lo = -12.0, hi = 12.0   // log10 MeV
     for _ in 0..<50 {
       let mid = 0.5 * (lo + hi)
-      if expectedCount(x, epsilon: Foundation.pow(10, mid)) / Double(n) > want { lo = mid } else { hi = mid }
+      let c = expectedCount(x, showers: n, epsilon: Foundation.pow(10, mid), conserving: conserving)
+      if c / Double(n) > want { lo = mid } else { hi = mid }
     }
     return Foundation.pow(10, 0.5 * (lo + hi))
   }
@@ -288,8 +341,9 @@ public struct SpotRoundingFit: Sendable {
 
   /// The fitted table; with `exponents` also γ per (bin, layer) for the angularly segmented layers
   /// (where η/φ widths are defined; the others keep γ = 1). A (bin, layer) keeps ε = 0 and γ = 1 when
-  /// either side has no showers there.
-  public func table(exponents fitExponents: Bool = false) -> SpotRoundingTable {
+  /// either side has no showers there. `conservingLayerEnergy` is written into the table and used by
+  /// the γ fit's trial roundings.
+  public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false) -> SpotRoundingTable {
     let nb = edges.count - 1, nl = geometry.layers.count
     let threshold = Float(dataset.voxelThresholdMeV)
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
@@ -310,7 +364,7 @@ public struct SpotRoundingFit: Sendable {
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want), 1)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve), 1)
         return
       }
       let w = lay.voxelCount
@@ -320,10 +374,14 @@ public struct SpotRoundingFit: Sendable {
         y.withUnsafeMutableBufferPointer { buf in
           for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
         }
-        let e = Self.epsilon(y, showers: n, want: want)
+        let e = Self.epsilon(y, showers: n, want: want, conserving: conserve)
         if e > 0 {
           var rng = RNG(seed: UInt64(b * 1000 + l))
-          y.withUnsafeMutableBufferPointer { SpotRoundingTable.round($0, 0..<$0.count, epsilon: Float(e), rng: &rng) }
+          y.withUnsafeMutableBufferPointer { buf in
+            for i in 0..<n {
+              SpotRoundingTable.round(buf, (i * w)..<((i + 1) * w), epsilon: Float(e), conserving: conserve, rng: &rng)
+            }
+          }
         }
         return (Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold), e)
       }
@@ -339,7 +397,7 @@ public struct SpotRoundingFit: Sendable {
     }
     for (j, (b, l)) in jobs.enumerated() { (eps[b][l], gam[b][l]) = results.p[j] }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
-                             exponents: fitExponents ? gam : nil)
+                             exponents: fitExponents ? gam : nil, conservesLayerEnergy: conserve ? true : nil)
   }
 }
 

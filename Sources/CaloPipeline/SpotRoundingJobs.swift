@@ -26,9 +26,11 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// `count` rows of `dataPath` are the target, and the model generates `count` dense showers (spot
 /// rounding off) at exactly their incident energies with per-shower seeds derivedSeed(seed, 20, g).
 /// - Throws: the model loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
-/// With `widths`, also the per-layer exponents γ (see `SpotRoundingFit`).
+/// With `widths`, also the per-layer exponents γ (see `SpotRoundingFit`); with `conservingLayerEnergy`
+/// the table's spots share each layer's floor energy (see `SpotRoundingTable`).
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
-                                  batchSize: Int = 1000, widths: Bool = true) throws -> SpotRoundingCalibration {
+                                  batchSize: Int = 1000, widths: Bool = true,
+                                  conservingLayerEnergy: Bool = true) throws -> SpotRoundingCalibration {
   guard count >= 1 else { throw Stage2Error.badInput("--count must be ≥ 1") }
   let (codec, gpt) = try loadModelDirectory(modelDirectory)
   let generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(modelDirectory))
@@ -48,13 +50,14 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
     }
     used += batch.count
   }
-  return SpotRoundingCalibration(table: fit.table(exponents: widths), targetOccupancy: fit.targetOccupancy,
+  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 
 /// Fits a table from two files: `densePath` (e.g. stage-1 reconstructions) against `targetPath`
 /// (the showers they should resemble), at most `limit` rows of each.
-public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?, widths: Bool = true) throws -> SpotRoundingCalibration {
+public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?, widths: Bool = true,
+                                  conservingLayerEnergy: Bool = true) throws -> SpotRoundingCalibration {
   let dense = try ShowerFileReader(path: densePath)
   guard let kind = dense.kind else { throw CaloDataError.unknownVoxelCount(path: densePath, voxels: dense.voxelCount) }
   var fit = SpotRoundingFit(dataset: kind)
@@ -64,7 +67,7 @@ public func calibrateSpotRounding(densePath: String, targetPath: String, limit: 
     fit.addTarget(showers: $0.showers, energies: $0.energies)
     used += $0.count
   }
-  return SpotRoundingCalibration(table: fit.table(exponents: widths), targetOccupancy: fit.targetOccupancy,
+  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 

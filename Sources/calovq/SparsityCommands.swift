@@ -10,11 +10,12 @@ struct CalibrateSparsityCommand: ParsableCommand {
     abstract: "Fit a model's spot-rounding table so its showers are as sparse as the training data.",
     discussion: """
       The softmax decoders return showers with every voxel > 0. Spot rounding turns each voxel below a \
-      threshold ε into ε or 0 (probability x/ε of ε), which keeps every voxel's expected energy; ε per \
-      energy bin and layer is fitted so that the mean number of non-empty voxels matches the training \
-      showers. Unless --no-widths, each layer is first raised to a power γ and rescaled to its energy \
+      threshold ε into a deposit (a spot) with probability x/ε, else 0; ε per energy bin and layer is \
+      fitted so that the mean number of non-empty voxels matches the training showers. Unless --no-widths, each layer is first raised to a power γ and rescaled to its energy \
       (a softmax temperature 1/γ), γ fitted so that the median RMS radius above the dataset's readout \
-      threshold matches the training showers'. \
+      threshold matches the training showers'. The spots drawn in a layer share the energy of its \
+      voxels below ε (a layer with such energy but no spot drawn gets one), so every layer keeps its \
+      decoded energy exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -29,6 +30,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Option(help: "Random seed of the generated showers.") var seed: UInt64 = 1
   @Option(help: "Output JSON table.") var out: String?
   @Flag(name: .customLong("no-widths"), help: "Fit ε only (no per-layer exponents γ).") var noWidths = false
+  @Flag(name: .customLong("plain-spots"),
+        help: "Each spot holds ε (the tables of earlier versions) instead of a share of the layer's energy below ε.")
+  var plainSpots = false
 
   func run() throws {
     try reportingErrors {
@@ -38,11 +42,13 @@ struct CalibrateSparsityCommand: ParsableCommand {
       let path: String
       if let model {
         path = out ?? model + "/" + modelSpotRoundingFileName
-        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths)
+        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths,
+                                    conservingLayerEnergy: !plainSpots)
       } else {
         guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
         path = out
-        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths)
+        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths,
+                                    conservingLayerEnergy: !plainSpots)
       }
       try cal.table.save(to: path)
       print(describe(cal))

@@ -1,5 +1,6 @@
 // Spot rounding: expected energy kept per voxel, values at or above ε untouched, reproducible by seed,
-// the threshold fit against a hand-computed case, and strict table files.
+// the threshold fit against a hand-computed case, and strict table files; the conserving variant keeps
+// every layer's energy exactly and its occupancy matches the fit's expectation.
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -177,5 +178,69 @@ final class SpotRoundingTests: XCTestCase {
     try rejects(#"{"dataset": "ds1-photon", "log10EnergyEdges": [3, 4], "thresholdsMeV": ["# + row + #"], "exponents": ["#
                 + row + "]}", "exponents must be in (0, 10]")
     XCTAssertThrowsError(try SpotRoundingTable.load(from: dir + "/missing.json")) { XCTAssertTrue("\($0)".contains("cannot read"), "\($0)") }
+  }
+
+  /// Conserving rounding on a layer of one 3 MeV voxel (≥ ε, untouched) and five 0.2 MeV voxels
+  /// (ε = 1): the layer keeps 4 MeV in every shower, the spots are equal shares of the 1 MeV floor,
+  /// and the mean number of spots equals the fit's expectation Σ x/ε + Π(1 − x/ε) = 1 + 0.8⁵ (the
+  /// fit's count adds the untouched voxel).
+  func testConservingRoundingKeepsEachLayerEnergyAndTheExpectedOccupancy() {
+    let n = 20000, v = g.voxelCount, l = 1, o = g.offsets[l]
+    var s = [Float](repeating: 0, count: n * v)
+    for i in 0..<n {
+      s[i * v + o] = 3
+      for k in 1...5 { s[i * v + o + k] = 0.2 }
+      s[i * v + g.offsets[2]] = 0.5   // another layer with ε = 0: untouched
+    }
+    let before = s
+    var t = table(layer: l, epsilon: 1)
+    t.conservesLayerEnergy = true
+    t.apply(&s, energies: [Double](repeating: 65536, count: n), seeds: (0..<n).map { UInt64($0) })
+    var worst = 0.0, spots = 0, badShare = 0, otherChanged = 0
+    for i in 0..<n {
+      let layer = s[(i * v + o)..<(i * v + g.offsets[l + 1])]
+      worst = max(worst, abs(Double(layer.reduce(0, +)) - 4))
+      let k = layer.dropFirst().filter { $0 > 0 }
+      spots += k.count
+      if k.isEmpty || k.contains(where: { abs(Double($0) - 1.0 / Double(k.count)) > 1e-6 }) || layer.first != 3 { badShare += 1 }
+      if s[i * v + g.offsets[2]] != before[i * v + g.offsets[2]] { otherChanged += 1 }
+    }
+    XCTAssertLessThan(worst, 1e-5, "every shower keeps its layer energy")
+    XCTAssertEqual(badShare, 0, "≥ 1 spot, each an equal share of the floor; the voxel ≥ ε untouched")
+    XCTAssertEqual(otherChanged, 0)
+    // Spots per shower: 1 + 0.8^5 = 1.32768; its standard deviation is below 0.6, so 4σ/√n < 0.02.
+    let expected = 1 + pow(0.8, 5.0)
+    XCTAssertEqual(Double(spots) / Double(n), expected, accuracy: 0.02)
+    // The fit's count includes the voxel ≥ ε: 1 + spots (0.2 is not exact in Float32, hence 1e-6).
+    XCTAssertEqual(SpotRoundingFit.expectedCount(Array(before[o..<g.offsets[l + 1]]), showers: 1, epsilon: 1, conserving: true),
+                   1 + expected, accuracy: 1e-6)
+    XCTAssertEqual(SpotRoundingFit.expectedCount(Array(before[o..<g.offsets[l + 1]]), showers: 1, epsilon: 1), 2, accuracy: 1e-6,
+                   "plain: 1 (the voxel ≥ ε) + 5 × 0.2")
+  }
+
+  /// Tables written before `conservesLayerEnergy` existed (the bundled ds1-photon one among them) load
+  /// with it unset and round exactly as plain tables; a fit asked to conserve writes it.
+  func testTablesWithoutTheFieldRoundPlainly() throws {
+    let plain = table(layer: 1, epsilon: 0.8)
+    let json = try JSONEncoder().encode(plain)
+    XCTAssertFalse(String(decoding: json, as: UTF8.self).contains("conserves"))
+    let decoded = try JSONDecoder().decode(SpotRoundingTable.self, from: json)
+    XCTAssertNil(decoded.conservesLayerEnergy)
+    let v = g.voxelCount
+    let base = (0..<(3 * v)).map { Float(($0 * 7919) % 997) / 997 }
+    var a = base, b = base
+    let e = [256.0, 65536, 4194304]
+    decoded.apply(&a, energies: e, seeds: [1, 2, 3])
+    var explicit = plain
+    explicit.conservesLayerEnergy = false
+    explicit.apply(&b, energies: e, seeds: [1, 2, 3])
+    XCTAssertEqual(a, b)
+    XCTAssertTrue(a[g.offsets[1]..<g.offsets[2]].allSatisfy { $0 == 0 || $0 == 0.8 || $0 >= 0.8 })
+
+    var fit = SpotRoundingFit(dataset: kind)
+    fit.addDense(showers: base, energies: e)
+    fit.addTarget(showers: base.map { $0 > 0.5 ? $0 : 0 }, energies: e)
+    XCTAssertEqual(fit.table(conservingLayerEnergy: true).conservesLayerEnergy, true)
+    XCTAssertNil(fit.table().conservesLayerEnergy)
   }
 }
