@@ -25,8 +25,10 @@ struct ExploreCommand: ParsableCommand {
   @Option(help: "Folder with the default reference files <dataset>.h5.")
   var sampleDir = "sample-data"
 
-  @Option(help: "Model folder (stage1.safetensors + stage2.safetensors); opens its dataset and normalisation.")
-  var model: String?
+  @Option(help: ArgumentHelp("Model folder (stage1.safetensors + stage2.safetensors); opens its dataset and normalisation. "
+                             + "Give it twice, a global and a layer-wise model of one dataset, to compare them with n.",
+                             valueName: "dir"))
+  var model: [String] = []
 
   @Option(help: "Folder with model folders <dataset>-global and <dataset>-layerwise (default: <sample-dir>/models).")
   var modelsDir: String?
@@ -82,7 +84,7 @@ struct ExploreCommand: ParsableCommand {
       let themeIndex = try themes.index(of: theme)
 
       let library = try ModelLibrary(modelsDir: modelsDir ?? (sampleDir as NSString).appendingPathComponent("models"),
-                                     explicit: model)
+                                     explicitModels: model)
       var paths: [DatasetKind: String] = [:]
       var datasets = DatasetKind.allCases
       var first = try dataset.map(parseDataset) ?? library.explicit?.kind ?? .ds1Photon

@@ -91,6 +91,28 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(explicit.explicit?.normalisation, .global)
   }
 
+  /// `--model` twice: a global and a layer-wise folder of one dataset, anywhere on disk, both serve
+  /// `n`; two of one normalisation or of two datasets are refused with a message saying what to give.
+  func testTwoExplicitModelsServeBothNormalisations() throws {
+    let mine = dir + "/mine"
+    try Fixtures.writeModel(.ds1Photon, layerwise: true, to: mine + "/lw")
+    try Fixtures.writeModel(.ds2, layerwise: false, to: mine + "/ds2")
+    let lib = try ModelLibrary(modelsDir: nil, explicitModels: [mine + "/lw", models + "/ds1-photon-global"])
+    XCTAssertEqual(lib.explicit?.normalisation, .layerWise, "the first one opens")
+    XCTAssertEqual(lib.directory(for: .ds1Photon, .layerWise), mine + "/lw")
+    XCTAssertEqual(lib.directory(for: .ds1Photon, .global), models + "/ds1-photon-global")
+    XCTAssertNil(lib.directory(for: .ds2, .global))
+    let sample = try ReferenceSample(path: dir + "/ds1-photon.h5")
+    XCTAssertEqual((try lib.source(.ds1Photon, .layerWise, sample) as? ModelShowerSource)?.normalisation, .layerWise)
+    XCTAssertEqual((try lib.source(.ds1Photon, .global, sample) as? ModelShowerSource)?.normalisation, .global)
+    XCTAssertThrowsError(try ModelLibrary(modelsDir: nil, explicitModels: [models + "/ds1-photon-global", models + "/ds1-photon-global"])) {
+      XCTAssertTrue("\($0)".contains("are both global models"), "\($0)")
+    }
+    XCTAssertThrowsError(try ModelLibrary(modelsDir: nil, explicitModels: [mine + "/lw", mine + "/ds2"])) {
+      XCTAssertTrue("\($0)".contains("are for different datasets"), "\($0)")
+    }
+  }
+
   func testOpensInTheNormalisationThatHasAModel() throws {
     XCTAssertEqual(try ModelLibrary(modelsDir: models).preferredNormalisation(for: .ds1Photon), .global)
     let only = dir + "/layerwise-only"

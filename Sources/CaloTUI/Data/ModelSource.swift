@@ -201,32 +201,50 @@ public final class ModelShowerSource: ShowerSource {
   }
 }
 
-/// Finds and caches model folders: `--model DIR` for its own dataset and normalisation, otherwise
+/// Finds and caches model folders: each `--model DIR` for its own dataset and normalisation, otherwise
 /// `<modelsDir>/<dataset>-global` and `<modelsDir>/<dataset>-layerwise`. Datasets or
 /// normalisations without a model fall back to replaying the reference file, and say so.
 public final class ModelLibrary: @unchecked Sendable {
   /// Folder holding `<dataset>-<global|layerwise>/` model folders (nil: none).
   public let modelsDir: String?
-  /// `--model DIR` with the dataset and normalisation its GPT was trained for.
-  public let explicit: (directory: String, kind: DatasetKind, normalisation: Normalisation)?
+  /// The `--model DIR` folders with the dataset and normalisation their GPTs were trained for, in the
+  /// order given: one dataset, at most one per normalisation (so `n` can compare two of one's own).
+  public let explicitModels: [(directory: String, kind: DatasetKind, normalisation: Normalisation)]
+  /// The first `--model` folder: the explorer opens its dataset and normalisation.
+  public var explicit: (directory: String, kind: DatasetKind, normalisation: Normalisation)? { explicitModels.first }
   // Guarded by `lock`: loaded sources by folder (loading is slow; switching energy must not reload).
   private let lock = NSLock()
   private var loaded: [String: ModelShowerSource] = [:]
 
   /// - Parameter explicit: a model folder; its GPT config is read now so that errors show at start.
-  public init(modelsDir: String?, explicit: String? = nil) throws {
+  public convenience init(modelsDir: String?, explicit: String? = nil) throws {
+    try self.init(modelsDir: modelsDir, explicitModels: explicit.map { [$0] } ?? [])
+  }
+
+  /// - Parameter explicitModels: model folders of one dataset, at most one per normalisation; their GPT
+  ///   configs are read now so that errors show at start.
+  public init(modelsDir: String?, explicitModels dirs: [String]) throws {
     self.modelsDir = modelsDir
-    if let dir = explicit {
+    var found: [(directory: String, kind: DatasetKind, normalisation: Normalisation)] = []
+    for dir in dirs {
       for f in ["stage1.safetensors", "stage2.safetensors"]
       where !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(f)) {
         throw ModelSourceError("model folder '\(dir)' has no \(f); a model folder holds stage1.safetensors and "
           + "stage2.safetensors (from `calovq train stage2 --out DIR`)")
       }
       let cfg = try GPT.load(from: (dir as NSString).appendingPathComponent("stage2.safetensors")).config
-      self.explicit = (dir, cfg.dataset, ModelShowerSource.normalisation(of: cfg))
-    } else {
-      self.explicit = nil
+      let n = ModelShowerSource.normalisation(of: cfg)
+      if let first = found.first, first.kind != cfg.dataset {
+        throw ModelSourceError("model folders '\(first.directory)' (\(first.kind.rawValue)) and '\(dir)' "
+          + "(\(cfg.dataset.rawValue)) are for different datasets; give the global and the layer-wise model of one dataset")
+      }
+      if let twin = found.first(where: { $0.normalisation == n }) {
+        throw ModelSourceError("model folders '\(twin.directory)' and '\(dir)' are both \(n.rawValue) models; "
+          + "give at most one global and one layer-wise model")
+      }
+      found.append((dir, cfg.dataset, n))
     }
+    explicitModels = found
   }
 
   /// Folder name of a dataset's model: "ds2-global", "ds1-photon-layerwise".
@@ -236,7 +254,7 @@ public final class ModelLibrary: @unchecked Sendable {
 
   /// The model folder for (`kind`, `n`), if one exists.
   public func directory(for kind: DatasetKind, _ n: Normalisation) -> String? {
-    if let e = explicit, e.kind == kind, e.normalisation == n { return e.directory }
+    if let e = explicitModels.first(where: { $0.kind == kind && $0.normalisation == n }) { return e.directory }
     guard let modelsDir else { return nil }
     let d = (modelsDir as NSString).appendingPathComponent(ModelLibrary.folderName(kind, n))
     let fm = FileManager.default
