@@ -142,7 +142,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
 
   /// Spot-rounds `range`: each voxel x < ε becomes a spot with probability x/ε, else 0 (one uniform
   /// per such voxel, in order). A spot holds ε, or with `conserving` an equal share of the energy of
-  /// all voxels below ε in the range (nothing changes when no spot is drawn).
+  /// all voxels below ε in the range; conserving, a range with such energy but no spot drawn gets one,
+  /// chosen ∝ x with one more uniform.
   @inline(__always)
   static func round(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, epsilon t: Float,
                     conserving: Bool = false, rng: inout RNG) {

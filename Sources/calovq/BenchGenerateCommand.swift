@@ -37,12 +37,8 @@ struct BenchGenerateCommand: ParsableCommand {
       case "layerwise": lw = true
       default: throw ValidationError("--norm must be paper, global or layerwise")
       }
-      print("Calo-VQ generation benchmark: \(preset) GPT presets, random weights, \(lanes ?? Compute.lanes) cores; "
-            + "stage 1 = the matching VQ-VAE preset with random weights, "
-            + (naiveDecoder ? "tape-based decode (naive twin)" : "fast decoder (Stage1Decoder)"))
-      print("ms = wall milliseconds per shower; cpu ms = CPU time of all threads per shower (getrusage); "
-            + String(format: "load average at start %.2f", loadAverage()))
-      print(GenerateBenchRow.header)
+      printPreamble("\(preset) GPT presets, random weights, \(lanes ?? Compute.lanes) cores; "
+                    + "stage 1 = the matching VQ-VAE preset with random weights, " + decoderName)
       for k in kinds {
         let cfg = try GPTPresets.config(dataset: k, layerwise: lw, preset: preset)
         let label = k.rawValue + (cfg.rTokens.valueCount > 1 ? "-lw" : "")
@@ -59,16 +55,22 @@ struct BenchGenerateCommand: ParsableCommand {
 }
 
 extension BenchGenerateCommand {
+  var decoderName: String { naiveDecoder ? "tape-based decode (naive twin)" : "fast decoder (Stage1Decoder)" }
+
+  /// The lines above the table: what is timed, the units, the load, the column titles.
+  func printPreamble(_ what: String) {
+    print("Calo-VQ generation benchmark: " + what)
+    print("ms = wall milliseconds per shower; cpu ms = CPU time of all threads per shower (getrusage); "
+          + String(format: "load average at start %.2f", loadAverage()))
+    print(GenerateBenchRow.header)
+  }
+
   /// `--model DIR`: the folder's own weights, sampling options and spot rounding, as `calovq generate` uses them.
   func benchModelFolder(_ dir: String, batches: [Int]) throws {
     let (codec, gpt) = try loadModelDirectory(dir)
     let label = URL(fileURLWithPath: dir).standardizedFileURL.lastPathComponent
-    print("Calo-VQ generation benchmark: model folder \(dir) (\(gpt.config.dataset.rawValue)), \(lanes ?? Compute.lanes) cores; "
-          + (naiveDecoder ? "tape-based decode (naive twin)" : "fast decoder (Stage1Decoder)")
-          + "; stage 1 includes assembly and spot rounding")
-    print("ms = wall milliseconds per shower; cpu ms = CPU time of all threads per shower (getrusage); "
-          + String(format: "load average at start %.2f", loadAverage()))
-    print(GenerateBenchRow.header)
+    printPreamble("model folder \(dir) (\(gpt.config.dataset.rawValue)), \(lanes ?? Compute.lanes) cores; "
+                  + decoderName + "; stage 1 includes assembly and spot rounding")
     for row in try benchGenerate(gpt: gpt, label: String(label.prefix(18)), batches: batches, repeats: repeats,
                                  lanes: lanes ?? Compute.lanes, codec: codec, options: try loadModelSampling(dir),
                                  spotRounding: try loadModelSpotRounding(dir), naiveDecoder: naiveDecoder) {

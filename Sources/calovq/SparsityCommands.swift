@@ -11,8 +11,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
     discussion: """
       The softmax decoders return showers with every voxel > 0. Spot rounding turns each voxel below a \
       threshold ε into a deposit (a spot) with probability x/ε, else 0; ε per energy bin and layer is \
-      fitted so that the mean number of non-empty voxels matches the training showers. Unless --no-widths, each layer is first raised to a power γ and rescaled to its energy \
-      (a softmax temperature 1/γ), γ fitted so that the median RMS radius above the dataset's readout \
+      fitted so that the mean number of non-empty voxels matches the training showers. Unless \
+      --no-widths, each layer is first raised to a power γ and rescaled to its energy (a softmax \
+      temperature 1/γ), γ fitted so that the median RMS radius above the dataset's readout \
       threshold matches the training showers'. The spots drawn in a layer share the energy of its \
       voxels below ε (a layer with such energy but no spot drawn gets one), so every layer keeps its \
       decoded energy exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). \
