@@ -12,7 +12,8 @@
 # Epochs: S1_EPOCHS and S2_EPOCHS override the defaults below. S2_SHOWERS=N trains stage 2 on its own
 # N-shower file (seed 5000+i, cache/DATASET-train-s2-N.h5) instead of the stage-1 training set: the
 # simulator makes data for free, and more of it keeps the GPT from memorising 60k sequences. S1_ARGS adds stage-1 flags for a new
-# run (e.g. S1_ARGS="--ec-weight 0.1 --width-weight 0.1"); RUN_DIR picks another folder
+# run (e.g. S1_ARGS="--ec-weight 0.1 --width-weight 0.1"), S2_ARGS stage-2 flags (e.g.
+# S2_ARGS="--r-quantiser log"; give the same S2_ARGS when resuming); RUN_DIR picks another folder
 # than runs/DATASET-NORM so variants do not overwrite each other. Finished stages are marked by
 # s1/trained and model/trained; to train a finished stage 1 further, delete s1/trained and rerun with a
 # larger S1_EPOCHS (it resumes from its checkpoint; stage 2 then starts afresh on the new codes).
@@ -43,6 +44,7 @@ main() {
   run=${RUN_DIR:-runs/$ds-$norm}
   spots=spot-rounding.json
   read -r -a s1args <<< "${S1_ARGS:-}"
+  read -r -a s2args <<< "${S2_ARGS:-}"
   mkdir -p cache "$run"
 
   # Data: seeds 100i (train), 300i (validation), 200i (reference), 400i (floor: the simulator vs itself).
@@ -78,7 +80,7 @@ main() {
   if [ ! -f "$run/model/trained" ]; then
     resume=(); [ -f "$run/model/checkpoint.safetensors" ] && resume=(--resume)
     "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "$s2data" --out "$run/model" \
-      --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"}
+      --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"} ${s2args[@]+"${s2args[@]}"}
     echo "stage 2 finished: $s2 epochs" > "$run/model/trained"
     rm -f "$run/gen.h5" "$run/model/$spots"   # a new model: refit the sparsity, generate again
   fi

@@ -1,6 +1,9 @@
 // R tokenisation of Calo-VQ stage 2 (calovq_facts.md §6.3, §6.6): energy ratios R = E_dep/E_inc
 // become base-1024 digits that share the GPT's vocabulary with the shower codes, and back.
-// Left out: any learned or logarithmic quantiser (the reference uses a plain linear floor quantiser).
+// The reference uses a plain linear floor quantiser; `logMin` selects our logarithmic variant, whose
+// leading digit resolves ~2 % steps from 1e-8 to rMax instead of 0.3 % of E_inc (see `level`).
+
+import Foundation
 
 /// Turns the energy ratios of a shower into auxiliary GPT tokens and back.
 ///
@@ -39,21 +42,40 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   public let tokensPerValue: Int
   /// Upper end of the quantiser range (values ≥ rMax saturate), e.g. 3 (ds1), 1.3 (ds2), 1.7 (ds3).
   public let rMax: Double
+  /// nil: the reference's linear quantiser. Otherwise the lower end of a logarithmic one, e.g. 1e-8:
+  /// level 0 holds every R ≤ logMin (zero among them), levels 1…2^bits − 1 split log(R) evenly up to
+  /// rMax. Why: a layer of a hadron shower often holds a MIP's few MeV, R ~ 1e-6 at TeV energies, which
+  /// the linear quantiser (step rMax / 2^20 ≈ 3e-6) rounds to 0, and whose leading digit is always 0, so
+  /// the GPT must learn the whole distribution in the second digit. Old model files have no such key.
+  public let logMin: Double?
 
   /// Creates a tokenizer with `tokensPerValue` full tokens (bits = 10 · tokensPerValue).
-  public init(mode: Mode, tokensPerValue: Int, rMax: Double) {
-    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax)
+  public init(mode: Mode, tokensPerValue: Int, rMax: Double, logMin: Double? = nil) {
+    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax, logMin: logMin)
   }
 
   /// Creates a tokenizer with a bit count (the reference's `R_bits`); tokensPerValue = ceil(bits/10).
-  public init(mode: Mode, bits: Int, rMax: Double) {
+  public init(mode: Mode, bits: Int, rMax: Double, logMin: Double? = nil) {
     precondition(bits > 0 && bits <= 60, "RTokenizer: bits must be in 1...60, got \(bits)")
     precondition(rMax > 0, "RTokenizer: rMax must be positive, got \(rMax)")
+    if let m = logMin { precondition(m > 0 && m < rMax, "RTokenizer: logMin must be in (0, rMax), got \(m)") }
     if case let .layerwise(n) = mode { precondition(n > 0, "RTokenizer: layer-wise mode needs ≥ 1 layer") }
     self.mode = mode
     self.bits = bits
     self.tokensPerValue = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
     self.rMax = rMax
+    self.logMin = logMin
+  }
+
+  /// The same tokenisation with a logarithmic quantiser from `logMin` to rMax (nil: linear).
+  public func withLogMin(_ logMin: Double?) -> RTokenizer {
+    RTokenizer(mode: mode, bits: bits, rMax: rMax, logMin: logMin)
+  }
+
+  /// "linear" or "log 1e-08…3", for logs and reports.
+  public var quantiserDescription: String {
+    guard let m = logMin else { return "linear 0…\(rMax)" }
+    return "log \(m)…\(rMax)"
   }
 
   /// Number of ratios the stage-1 model reports per shower (1 global, or the number of layers).
@@ -79,8 +101,15 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   public var maxLevel: Int { (1 << bits) - 1 }
 
   /// Quantiser level of one value: floor(2^bits · R / rMax) in Float32, clipped to [0, 2^bits − 1].
-  /// NaN maps to 0.
+  /// NaN maps to 0. Logarithmic (`logMin` set): 0 for R ≤ logMin, else
+  /// 1 + floor((2^bits − 1) · ln(R / logMin) / ln(rMax / logMin)) in Double, clipped to 2^bits − 1.
   public func level(_ r: Float) -> Int {
+    if let m = logMin {
+      guard r.isFinite else { return r == .infinity ? maxLevel : 0 }
+      if Double(r) <= m { return 0 }
+      let u = Foundation.log(Double(r) / m) / Foundation.log(rMax / m)
+      return Swift.min(maxLevel, 1 + Int(u * Double(maxLevel)))
+    }
     let x = Float(1 << bits) * r / Float(rMax)
     guard x.isFinite else { return x == .infinity ? maxLevel : 0 }
     if x <= 0 { return 0 }
@@ -112,7 +141,15 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   public func encodeValue(_ r: Float) -> [Int32] { digits(level(r)) }
 
   /// Decoded value of a level: q / 2^bits · rMax (Double arithmetic, returned as Float).
-  public func value(level q: Int) -> Float { Float(Double(q) / Double(1 << bits) * rMax) }
+  /// Logarithmic: 0 for level 0, else the geometric middle of the level's range,
+  /// logMin · (rMax / logMin)^((q − ½) / (2^bits − 1)).
+  public func value(level q: Int) -> Float {
+    if let m = logMin {
+      guard q > 0 else { return 0 }
+      return Float(m * Foundation.pow(rMax / m, (Double(q) - 0.5) / Double(maxLevel)))
+    }
+    return Float(Double(q) / Double(1 << bits) * rMax)
+  }
 
   /// Decoded value of one value's tokens.
   public func decodeValue(_ tokens: ArraySlice<Int32>) -> Float { value(level: level(digits: tokens)) }

@@ -50,6 +50,8 @@ public struct Stage2TrainOptions: Sendable {
   public var checkpointEvery = 500
   /// Continue from outDir/checkpoint.safetensors.
   public var resume = false
+  /// Lower end of a logarithmic R quantiser (nil: the preset's linear one, as the reference).
+  public var rLogMin: Double?
 
   public init(dataPath: String, outDir: String) {
     self.dataPath = dataPath
@@ -178,7 +180,8 @@ public final class Stage2Trainer {
     let probe = try reader.read(from: 0, count: 1)
     let nR = try codec.rValues(energies: probe.energies, showers: probe.showers).count
     let L = codec.latentShape.reduce(1, *)
-    let cfg = try GPTPresets.config(dataset: ds, layerwise: nR > 1, preset: options.preset, latentLength: L)
+    var cfg = try GPTPresets.config(dataset: ds, layerwise: nR > 1, preset: options.preset, latentLength: L)
+    cfg.rTokens = cfg.rTokens.withLogMin(options.rLogMin)
     guard cfg.rTokens.ratiosPerShower == nR else {
       throw Stage2Error.mismatch("the stage-1 model gives \(nR) R values per shower, the \(ds.rawValue) GPT expects \(cfg.rTokens.ratiosPerShower)")
     }
@@ -224,6 +227,7 @@ public final class Stage2Trainer {
     var lastLoss: Float = .nan, lossSum = 0.0, lossCount = 0
     var stopped = false
     log("stage 2: \(dataset.rawValue) \(gpt.config.preset) GPT (\(gpt.parameterCount) parameters, T = \(gpt.config.blockSize)), "
+        + "R quantiser \(gpt.config.rTokens.quantiserDescription), "
         + "\(showerCount) showers, batch \(B), \(spe) steps/epoch" + (firstStep > 0 ? ", resuming at step \(firstStep)" : ""))
     while optimizer.step < target {
       if stop.isStopped { stopped = true; break }
@@ -299,7 +303,7 @@ public final class Stage2Trainer {
     }
     guard meta["config"] == gpt.config.jsonString(), meta["seed"] == "\(options.seed)",
       meta["batch"] == "\(options.batchSize)" else {
-      throw Stage2Error.mismatch("the checkpoint in '\(options.outDir)' was made with another preset, seed or batch size; "
+      throw Stage2Error.mismatch("the checkpoint in '\(options.outDir)' was made with another preset, seed, batch size or R quantiser; "
         + "use the same options or a new --out folder")
     }
     try gpt.assign(ts, path: checkpointPath)

@@ -1,5 +1,7 @@
 // R tokenisation (calovq_facts.md §6.3/§6.6): the worked example, round trips, layer-wise rescaling.
 import CaloGeometry
+import CaloTensor
+import Foundation
 import XCTest
 @testable import CaloModel
 
@@ -92,5 +94,72 @@ final class RTokenTests: XCTestCase {
     XCTAssertEqual(GPTPresets.rTokenizer(.ds3, layerwise: false), RTokenizer(mode: .global, bits: 10, rMax: 1.7))
     XCTAssertEqual(GPTPresets.rTokenizer(.ds2, layerwise: true).tokenCount, 92)
     XCTAssertEqual(GPTPresets.rTokenizer(.ds3, layerwise: true).tokenCount, 92)
+  }
+
+  // MARK: - logarithmic quantiser (our variant)
+
+  func testLogQuantiserLevelsByHand() {
+    // 10 bits from 1e-6 to 1: 1023 levels above 0, each a factor 1e6^(1/1023) wide.
+    let t = RTokenizer(mode: .global, bits: 10, rMax: 1, logMin: 1e-6)
+    XCTAssertEqual(t.level(0), 0)
+    XCTAssertEqual(t.level(-1), 0)
+    XCTAssertEqual(t.level(.nan), 0)
+    XCTAssertEqual(t.level(5e-7), 0)                  // below logMin
+    XCTAssertEqual(t.level(1e-3), 512)                // u = ½: 1 + floor(511.5)
+    XCTAssertEqual(t.level(2e-6), 1 + Int(1023 * log(2.0) / log(1e6)))   // 1 + floor(51.33) = 52
+    XCTAssertEqual(t.level(52), 1023)                  // saturates above rMax
+    XCTAssertEqual(t.level(.infinity), 1023)
+    XCTAssertEqual(t.value(level: 0), 0)
+    // Level 512 decodes to the geometric middle of its range: 1e-6 · 1e6^(511.5/1023) = 1e-3.
+    XCTAssertEqual(Double(t.value(level: 512)), 1e-3, accuracy: 1e-9)
+  }
+
+  func testLogQuantiserKeepsSmallRatiosTheLinearOneRoundsToZero() {
+    let linear = RTokenizer(mode: .global, tokensPerValue: 2, rMax: 3)
+    let log = linear.withLogMin(1e-8)
+    XCTAssertEqual(log.bits, 20)
+    // A MIP of ~2 MeV in a layer of a 2 TeV pion: R = 1e-6, below the linear step 3/2^20 ≈ 2.9e-6.
+    XCTAssertEqual(linear.decodeValue(linear.encodeValue(1e-6)[...]), 0)
+    let step = Foundation.pow(3e8, 1.0 / Double(log.maxLevel)) - 1            // ≈ 1.86e-5 relative
+    var rng = RNG(seed: 3)
+    for _ in 0..<2000 {
+      let r = Float(Foundation.pow(10, -7.9 + 8.3 * rng.uniformDouble()))         // 1.3e-8 … 2.5
+      let back = Double(log.decodeValue(log.encodeValue(r)[...]))
+      XCTAssertEqual(back / Double(r), 1, accuracy: step / 2 + 1e-6, "R = \(r)")
+    }
+    // Monotone: larger R never gets a smaller level.
+    var last = -1
+    for k in 0...400 {
+      let q = log.level(Float(Foundation.pow(10, -9 + 0.024 * Double(k))))
+      XCTAssertGreaterThanOrEqual(q, last)
+      last = q
+    }
+    // The leading digit resolves the log range in 1024 steps (~0.8 % of a decade each): 1e-6 and
+    // 1.1e-6 already differ there, while the linear quantiser's leading digit is 0 below R = 2.9e-3.
+    XCTAssertNotEqual(log.encodeValue(1e-6)[0], log.encodeValue(1.1e-6)[0])
+    XCTAssertEqual(linear.encodeValue(2e-3)[0], 0)
+  }
+
+  func testLogQuantiserWithTheRConstraintAndLayerwiseDecode() {
+    let t = RTokenizer(mode: .layerwise(layers: 2), tokensPerValue: 2, rMax: 3, logMin: 1e-8)
+    let limitDigits = t.encodeValue(1e-4)
+    XCTAssertEqual(t.maxToken(at: 0, prefix: [][...], limits: [1e-4, 1e-4, 1e-4]), Int(limitDigits[0]))
+    XCTAssertEqual(t.maxToken(at: 1, prefix: [limitDigits[0]][...], limits: [1e-4, 1e-4, 1e-4]), Int(limitDigits[1]))
+    let back = t.decode(tokens: t.encode(ratios: [2e-6, 0.5]))
+    XCTAssertEqual(Double(back[0]) / 2e-6, 1, accuracy: 1e-4)
+    XCTAssertEqual(Double(back[1]) / 0.5, 1, accuracy: 1e-4)
+  }
+
+  func testLinearConfigsKeepTheirJSONAndLogConfigsRoundTrip() throws {
+    let linear = try GPTPresets.config(dataset: .ds1Pion, layerwise: true, preset: "sample")
+    // Model files written before the log quantiser have no logMin key: they must read as linear.
+    XCTAssertFalse(linear.jsonString().contains("logMin"))
+    XCTAssertNil(try GPTConfig.fromJSON(linear.jsonString()).rTokens.logMin)
+    var log = linear
+    log.rTokens = linear.rTokens.withLogMin(1e-8)
+    let back = try GPTConfig.fromJSON(log.jsonString())
+    XCTAssertEqual(back.rTokens.logMin, 1e-8)
+    XCTAssertEqual(back, log)
+    XCTAssertEqual(back.rTokens.quantiserDescription, "log 1e-08…3.0")
   }
 }

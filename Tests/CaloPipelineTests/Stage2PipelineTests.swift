@@ -106,10 +106,10 @@ final class Stage2PipelineTests: XCTestCase {
     return path
   }
 
-  func trainer(_ data: String, out: String, steps: Int, resume: Bool = false) throws -> Stage2Trainer {
+  func trainer(_ data: String, out: String, steps: Int, resume: Bool = false, rLogMin: Double? = nil) throws -> Stage2Trainer {
     var o = Stage2TrainOptions(dataPath: data, outDir: out)
     o.preset = "sample"; o.steps = steps; o.batchSize = 16; o.logEvery = 2; o.checkpointEvery = 2
-    o.resume = resume; o.learningRate = 3e-3
+    o.resume = resume; o.learningRate = 3e-3; o.rLogMin = rLogMin
     return try Stage2Trainer(codec: TinyCodec(config: .init(layerwise: true)), options: o) { _ in }
   }
 
@@ -138,6 +138,21 @@ final class Stage2PipelineTests: XCTestCase {
     let st = try trainer(data, out: dir + "/c", steps: 100).run(stop: stop)
     XCTAssertTrue(st.stopped)
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/c/stage2.safetensors"))
+  }
+
+  func testLogRQuantiserIsStoredInTheModelAndGuardsTheResume() throws {
+    let data = try writeData(64)
+    let t = try trainer(data, out: dir + "/log", steps: 4, rLogMin: 1e-8)
+    XCTAssertEqual(t.gpt.config.rTokens.logMin, 1e-8)
+    _ = try t.run()
+    // The model file carries the quantiser, so generation decodes R the way training encoded it.
+    let g = try GPT.load(from: dir + "/log/stage2.safetensors")
+    XCTAssertEqual(g.config.rTokens, GPTPresets.rTokenizer(.ds1Photon, layerwise: true).withLogMin(1e-8))
+    // Resuming with the linear quantiser would continue on differently tokenised targets: refused.
+    XCTAssertThrowsError(try trainer(data, out: dir + "/log", steps: 6, resume: true)) { e in
+      XCTAssertTrue("\(e)".contains("R quantiser"), "\(e)")
+    }
+    XCTAssertNoThrow(try trainer(data, out: dir + "/log", steps: 6, resume: true, rLogMin: 1e-8))
   }
 
   func makeModelDir(layerwise: Bool) throws -> String {
