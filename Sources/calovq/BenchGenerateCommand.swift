@@ -11,10 +11,11 @@ struct BenchGenerateCommand: ParsableCommand {
     abstract: "Time shower generation (ms/shower for stage 2, stage 1 and total; peak memory).",
     discussion: "Random weights of the preset; median of --repeats runs after one warm-up per batch size.")
 
-  @Option(help: "Datasets, comma separated (ds1-photon, ds1-pion, ds2, ds3).") var dataset = "ds1-photon"
-  @Option(help: "R normalisation: paper (the reference choice), global or layerwise.") var norm = "paper"
+  // Optional so that `--model`, which brings its own dataset, normalisation and GPT, can refuse them.
+  @Option(help: "Datasets, comma separated (ds1-photon, ds1-pion, ds2, ds3). (default: ds1-photon)") var dataset: String?
+  @Option(help: "R normalisation: paper (the reference choice), global or layerwise. (default: paper)") var norm: String?
   @Option(help: "Batch sizes, comma separated.") var batch = "1,100,1000"
-  @Option(help: "GPT preset: paper or sample.") var preset = "paper"
+  @Option(help: "GPT preset: paper or sample. (default: paper)") var preset: String?
   @Option(help: "Timed runs per batch size.") var repeats = 5
   @Option(help: "Cores to use (default: all).") var lanes: Int?
   @Flag(help: "Time the tape-based Stage1Model.decode (the naive twin) instead of the fast decoder.") var naiveDecoder = false
@@ -23,7 +24,11 @@ struct BenchGenerateCommand: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let kinds = try dataset.split(separator: ",").map { try parseDataset(String($0)) }
+      if model != nil, dataset != nil || norm != nil || preset != nil {
+        throw CLIError.badArgument("--model times the folder's own dataset, normalisation and GPT; leave out --dataset, --norm and --preset")
+      }
+      let preset = preset ?? "paper"
+      let kinds = try (dataset ?? "ds1-photon").split(separator: ",").map { try parseDataset(String($0)) }
       let batches = try batch.split(separator: ",").map { s -> Int in
         guard let b = Int(s), b >= 1 else { throw ValidationError("--batch takes positive integers, e.g. 1,100,1000") }
         return b
@@ -31,7 +36,7 @@ struct BenchGenerateCommand: ParsableCommand {
       guard repeats >= 1 else { throw ValidationError("--repeats must be ≥ 1") }
       if let model { return try benchModelFolder(model, batches: batches) }
       let lw: Bool?
-      switch norm {
+      switch norm ?? "paper" {
       case "paper": lw = nil
       case "global": lw = false
       case "layerwise": lw = true

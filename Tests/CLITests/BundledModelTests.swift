@@ -89,4 +89,13 @@ final class BundledModelTests: XCTestCase {
     XCTAssertEqual(r.stderrLines.count, 1, r.stderr)
     XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains("stage1.safetensors"), r.stderr)
   }
+
+  /// `--model` brings its own dataset and GPT, so the random-preset options are refused, not ignored.
+  func testBenchOfAFolderRefusesPresetOptions() throws {
+    let d = try XCTUnwrap(try folders().first)
+    let r = try CLIRunner.run(["bench", "generate", "--model", d, "--dataset", "ds2", "--batch", "4"])
+    XCTAssertEqual(r.status, 1, r.stdout)
+    XCTAssertEqual(r.stderrLines.count, 1, r.stderr)
+    XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains("leave out --dataset"), r.stderr)
+  }
 }
