@@ -340,11 +340,17 @@ public struct SpotRoundingFit: Sendable {
     return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
   }
 
+  /// Default upper end of the γ search (`table(maxExponent:)`). A pion's first layers are mostly one
+  /// MIP deposit (median one non-empty voxel in ds1-pion layer 1); their γ fits end at this bound.
+  public static let defaultMaxExponent = 2.0
+
   /// The fitted table; with `exponents` also γ per (bin, layer) for the angularly segmented layers
   /// (where η/φ widths are defined; the others keep γ = 1). A (bin, layer) keeps ε = 0 and γ = 1 when
   /// either side has no showers there. `conservingLayerEnergy` is written into the table and used by
   /// the γ fit's trial roundings.
-  public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false) -> SpotRoundingTable {
+  public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
+                    maxExponent: Double = SpotRoundingFit.defaultMaxExponent) -> SpotRoundingTable {
+    precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
     let threshold = Float(dataset.voxelThresholdMeV)
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
@@ -387,7 +393,7 @@ public struct SpotRoundingFit: Sendable {
         return (Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold), e)
       }
       // Smaller γ spreads the layer (larger radius): bisect for the target's median.
-      var lo = 0.3, hi = 2.0   // γ at a bound means the target is out of reach
+      var lo = 0.3, hi = maxExponent   // γ at a bound means the target is out of reach
       for _ in 0..<10 {
         let mid = 0.5 * (lo + hi)
         let r = trial(mid).radius

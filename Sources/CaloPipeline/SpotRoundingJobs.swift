@@ -27,10 +27,11 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// rounding off) at exactly their incident energies with per-shower seeds derivedSeed(seed, 20, g).
 /// - Throws: the model loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
 /// With `widths`, also the per-layer exponents γ (see `SpotRoundingFit`); with `conservingLayerEnergy`
-/// the table's spots share each layer's floor energy (see `SpotRoundingTable`).
+/// the table's spots share each layer's floor energy (see `SpotRoundingTable`); `maxExponent` bounds γ.
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
                                   batchSize: Int = 1000, widths: Bool = true,
-                                  conservingLayerEnergy: Bool = true) throws -> SpotRoundingCalibration {
+                                  conservingLayerEnergy: Bool = true,
+                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent) throws -> SpotRoundingCalibration {
   guard count >= 1 else { throw Stage2Error.badInput("--count must be ≥ 1") }
   let (codec, gpt) = try loadModelDirectory(modelDirectory)
   let generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(modelDirectory))
@@ -50,14 +51,16 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
     }
     used += batch.count
   }
-  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy), targetOccupancy: fit.targetOccupancy,
+  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
+                                                                  maxExponent: maxExponent), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 
 /// Fits a table from two files: `densePath` (e.g. stage-1 reconstructions) against `targetPath`
 /// (the showers they should resemble), at most `limit` rows of each.
 public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?, widths: Bool = true,
-                                  conservingLayerEnergy: Bool = true) throws -> SpotRoundingCalibration {
+                                  conservingLayerEnergy: Bool = true,
+                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent) throws -> SpotRoundingCalibration {
   let dense = try ShowerFileReader(path: densePath)
   guard let kind = dense.kind else { throw CaloDataError.unknownVoxelCount(path: densePath, voxels: dense.voxelCount) }
   var fit = SpotRoundingFit(dataset: kind)
@@ -67,7 +70,8 @@ public func calibrateSpotRounding(densePath: String, targetPath: String, limit: 
     fit.addTarget(showers: $0.showers, energies: $0.energies)
     used += $0.count
   }
-  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy), targetOccupancy: fit.targetOccupancy,
+  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
+                                                                  maxExponent: maxExponent), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 

@@ -34,22 +34,25 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("plain-spots"),
         help: "Each spot holds ε (the tables of earlier versions) instead of a share of the layer's energy below ε.")
   var plainSpots = false
+  @Option(help: "Largest exponent γ the width fit may choose (γ > 1 sharpens a layer).")
+  var maxExponent: Double = SpotRoundingFit.defaultMaxExponent
 
   func run() throws {
     try reportingErrors {
       guard (model == nil) != (dense == nil) else { throw CLIError.badArgument("give either --model DIR or --dense FILE") }
       guard count >= 1 else { throw CLIError.badArgument("--count must be ≥ 1") }
+      guard maxExponent > 0.3 && maxExponent <= 50 else { throw CLIError.badArgument("--max-exponent must be in (0.3, 50]") }
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
         path = out ?? model + "/" + modelSpotRoundingFileName
         cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths,
-                                    conservingLayerEnergy: !plainSpots)
+                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent)
       } else {
         guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
         path = out
         cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths,
-                                    conservingLayerEnergy: !plainSpots)
+                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent)
       }
       try cal.table.save(to: path)
       print(describe(cal))
