@@ -91,11 +91,34 @@ final class InfoCommandTests: XCTestCase {
               ["no <Bin name=\"pion\">"])
   }
 
+  // MARK: - Model folders
+
+  /// `calovq info DIR` on the bundled model: both stages, the R quantiser, sampling and calibration,
+  /// each read from the folder's files.
+  func testModelFolderSummary() throws {
+    let model = geometryDir + "/../models/ds1-photon-layerwise"
+    guard FileManager.default.fileExists(atPath: model + "/stage2.safetensors") else { throw XCTSkip("no bundled model") }
+    let out = try ok(["info", model])
+    XCTAssertTrue(out.contains("stage 1 (stage1.safetensors, "), out)
+    XCTAssertTrue(out.contains("ds1-photon, layer-wise normalisation, sample preset"), out)
+    XCTAssertTrue(out.contains("5 R values per shower"), out)
+    XCTAssertTrue(out.contains("T = 44 (12 R tokens + 32 codes)"), out)
+    XCTAssertTrue(out.contains("quantiser linear 0…3.0"), out)
+    XCTAssertTrue(out.contains("rTopP 0.99 (sampling.json)"), out)       // its sampling.json
+    XCTAssertTrue(out.contains("15 energy bins × 24 layers, plain spots"), out)
+    // A folder with only one stage names the missing file; shower-file options are refused.
+    let half = dir.file("half")
+    try FileManager.default.createDirectory(atPath: half, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: model + "/stage2.safetensors", toPath: half + "/stage2.safetensors")
+    try fails(["info", half], ["stage1.safetensors"])
+    try fails(["info", model, "--dataset", "ds2"], ["a model folder brings its own"])
+  }
+
   // MARK: - Bad input
 
   func testBadInputGivesOneErrorLine() throws {
     try fails(["info", dir.file("missing.h5")], ["no such file"])
-    try fails(["info", dir.path], ["is a directory"])
+    try fails(["info", dir.path], ["is a directory without stage1.safetensors", "model folder"])
     let text = dir.file("text.h5")
     try "not hdf5".write(toFile: text, atomically: true, encoding: .utf8)
     try fails(["info", text], ["is not an HDF5 file"])

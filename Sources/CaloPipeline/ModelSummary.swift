@@ -1,0 +1,65 @@
+// `calovq info MODEL_DIR`: what a model folder holds, read from its files — stage-1 and GPT configs, the
+// R quantiser, sampling.json and spot-rounding.json — so a user can tell two folders apart without
+// running them.
+import CaloModel
+import Foundation
+
+/// Text summary of a model folder (stage1.safetensors + stage2.safetensors, optional sampling.json and
+/// spot-rounding.json).
+public enum ModelSummary {
+  /// The report, one fact per line.
+  /// - Throws: the model loaders' errors (a missing or corrupt file is named), and the sampling and
+  ///   spot-rounding loaders' errors for a bad JSON file.
+  public static func report(directory dir: String) throws -> String {
+    let (codec, gpt) = try loadModelDirectory(dir)
+    let cfg = gpt.config
+    var lines = ["model folder \(dir)"]
+    func size(_ name: String) -> String {
+      let bytes = (try? FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int) ?? nil
+      return bytes.map { String(format: "%.2f MB", Double($0) / 1_048_576) } ?? "?"
+    }
+    if let m = codec as? Stage1Model {
+      let c = m.config
+      lines.append("stage 1 (stage1.safetensors, \(size("stage1.safetensors"))): \(c.dataset.rawValue), "
+        + "\(c.norm == .layerwise ? "layer-wise" : "global") normalisation, \(c.preset) preset, "
+        + "\(m.generator.scalarCount) parameters; codebook K \(c.codebookSize) × D \(c.codeDim), "
+        + "latent \(m.latentShape), \(m.rCount) R value\(m.rCount == 1 ? "" : "s") per shower")
+    } else {
+      lines.append("stage 1 (stage1.safetensors, \(size("stage1.safetensors"))): latent \(codec.latentShape)")
+    }
+    let rt = cfg.rTokens
+    let condition: String
+    switch cfg.condition {
+    case let .energyClass(classes, dim): condition = "energy class (\(classes) × \(dim))"
+    case .logEnergy: condition = "log-energy scalar"
+    }
+    lines.append("stage 2 (stage2.safetensors, \(size("stage2.safetensors"))): \(cfg.preset) GPT, "
+      + "\(cfg.nLayer) block\(cfg.nLayer == 1 ? "" : "s") × \(cfg.nHead) head\(cfg.nHead == 1 ? "" : "s") × "
+      + "\(cfg.nEmbd) wide, \(gpt.parameterCount) parameters, T = \(cfg.blockSize) "
+      + "(\(rt.tokenCount) R tokens + \(cfg.latentLength) codes), condition \(condition)")
+    let what: String
+    switch rt.mode {
+    case .global: what = "the shower's total"
+    case let .layerwise(n): what = "the sum, then \(n) layers"
+    }
+    lines.append("R tokens: \(rt.valueCount) value\(rt.valueCount == 1 ? "" : "s") (\(what)) × \(rt.tokensPerValue) "
+      + "token\(rt.tokensPerValue == 1 ? "" : "s"), \(rt.bits) bits, quantiser \(rt.quantiserDescription)")
+    let hasSampling = FileManager.default.fileExists(atPath: dir + "/" + modelSamplingFileName)
+    let s = try loadModelSampling(dir)
+    var parts = ["temperature \(s.temperature)"]
+    if let k = s.topK { parts.append("top-k \(k)") }
+    if let p = s.rTopP { parts.append("rTopP \(p)") }
+    if s.constrainR { parts.append("R constrained to the training range") }
+    lines.append("sampling: " + parts.joined(separator: ", ")
+      + (hasSampling ? " (\(modelSamplingFileName))" : " (no \(modelSamplingFileName): the paper's defaults)"))
+    if let t = try loadModelSpotRounding(dir) {
+      let spots = t.conservesLayerEnergy == true ? "layer-conserving spots" : "plain spots (each ε)"
+      let exps = t.exponents == nil ? "no layer exponents" : "layer exponents γ"
+      lines.append("output calibration (\(modelSpotRoundingFileName)): \(t.binCount) energy bins × "
+        + "\(t.thresholdsMeV.first?.count ?? 0) layers, \(spots), \(exps)")
+    } else {
+      lines.append("output calibration: none (dense decoder output; `calovq calibrate-sparsity` fits one)")
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
