@@ -46,7 +46,8 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// level 0 holds every R ≤ logMin (zero among them), levels 1…2^bits − 1 split log(R) evenly up to
   /// rMax. Why: a layer of a hadron shower often holds a MIP's few MeV, R ~ 1e-6 at TeV energies, which
   /// the linear quantiser (step rMax / 2^20 ≈ 3e-6) rounds to 0, and whose leading digit is always 0, so
-  /// the GPT must learn the whole distribution in the second digit. Old model files have no such key.
+  /// the GPT must learn the whole distribution in the second digit. Measured on ds1-pion it fixes that
+  /// but is worse overall (GPT/README.md), so presets stay linear. Old model files have no such key.
   public let logMin: Double?
 
   /// Creates a tokenizer with `tokensPerValue` full tokens (bits = 10 · tokensPerValue).
