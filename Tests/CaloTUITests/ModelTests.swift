@@ -91,6 +91,14 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(explicit.explicit?.normalisation, .global)
   }
 
+  /// The header names a model by its folder, and by run/folder when the folder is called "model".
+  func testModelDisplayNames() {
+    XCTAssertEqual(ModelShowerSource.displayName(directory: "sample-data/models/ds1-photon-layerwise"), "ds1-photon-layerwise")
+    XCTAssertEqual(ModelShowerSource.displayName(directory: "runs/d3g/model"), "d3g/model")
+    XCTAssertEqual(ModelShowerSource.displayName(directory: "runs/d3g/model/"), "d3g/model")
+    XCTAssertEqual(ModelShowerSource.displayName(directory: "/tmp/x/../pig/./model"), "pig/model")
+  }
+
   /// `--model` twice: a global and a layer-wise folder of one dataset, anywhere on disk, both serve
   /// `n`; two of one normalisation or of two datasets are refused with a message saying what to give.
   func testTwoExplicitModelsServeBothNormalisations() throws {
