@@ -247,6 +247,14 @@ public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loade
   return (codec, gpt)
 }
 
+/// A model folder's name for headers and tables, with its parent's when the folder is called just
+/// "model" (the layout `scripts/train-model.sh` writes, runs/NAME/model), so two runs stay distinguishable.
+public func modelDisplayName(directory: String) -> String {
+  let parts = URL(fileURLWithPath: directory).standardizedFileURL.pathComponents.filter { $0 != "/" }
+  guard let last = parts.last else { return directory }
+  return last == "model" && parts.count >= 2 ? parts[parts.count - 2] + "/" + last : last
+}
+
 /// A model folder may carry `sampling.json`, the sampling settings its evaluation was measured with,
 /// e.g. `{"temperature": 1.15, "rTopP": 0.99}`; `calovq generate` and the explorer use them unless told
 /// otherwise, so a bundled model generates as its MODEL.md reports. Keys: temperature (> 0), topK (≥ 1),

@@ -73,7 +73,7 @@ extension BenchGenerateCommand {
   /// `--model DIR`: the folder's own weights, sampling options and spot rounding, as `calovq generate` uses them.
   func benchModelFolder(_ dir: String, batches: [Int]) throws {
     let (codec, gpt) = try loadModelDirectory(dir)
-    let label = URL(fileURLWithPath: dir).standardizedFileURL.lastPathComponent
+    let label = modelDisplayName(directory: dir)
     printPreamble("model folder \(dir) (\(gpt.config.dataset.rawValue)), \(lanes ?? Compute.lanes) cores; "
                   + decoderName + "; stage 1 includes assembly and spot rounding")
     for row in try benchGenerate(gpt: gpt, label: String(label.prefix(18)), batches: batches, repeats: repeats,

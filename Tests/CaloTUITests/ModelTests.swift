@@ -4,6 +4,7 @@
 import CaloData
 import CaloGeometry
 import CaloModel
+import CaloPipeline
 import XCTest
 
 @testable import CaloTUI
@@ -93,10 +94,10 @@ final class ModelTests: XCTestCase {
 
   /// The header names a model by its folder, and by run/folder when the folder is called "model".
   func testModelDisplayNames() {
-    XCTAssertEqual(ModelShowerSource.displayName(directory: "sample-data/models/ds1-photon-layerwise"), "ds1-photon-layerwise")
-    XCTAssertEqual(ModelShowerSource.displayName(directory: "runs/d3g/model"), "d3g/model")
-    XCTAssertEqual(ModelShowerSource.displayName(directory: "runs/d3g/model/"), "d3g/model")
-    XCTAssertEqual(ModelShowerSource.displayName(directory: "/tmp/x/../pig/./model"), "pig/model")
+    XCTAssertEqual(modelDisplayName(directory: "sample-data/models/ds1-photon-layerwise"), "ds1-photon-layerwise")
+    XCTAssertEqual(modelDisplayName(directory: "runs/d3g/model"), "d3g/model")
+    XCTAssertEqual(modelDisplayName(directory: "runs/d3g/model/"), "d3g/model")
+    XCTAssertEqual(modelDisplayName(directory: "/tmp/x/../pig/./model"), "pig/model")
   }
 
   /// `--model` twice: a global and a layer-wise folder of one dataset, anywhere on disk, both serve

@@ -62,15 +62,7 @@ public final class ModelShowerSource: ShowerSource {
   public let seed: UInt64
   private var drawn: UInt64 = 0
 
-  public var name: String { "model " + Self.displayName(directory: directory) }
-
-  /// The folder's name, with its parent's when the folder is called just "model" (the layout
-  /// `scripts/train-model.sh` writes, runs/NAME/model), so two runs stay distinguishable in the header.
-  public static func displayName(directory: String) -> String {
-    let parts = URL(fileURLWithPath: directory).standardizedFileURL.pathComponents.filter { $0 != "/" }
-    guard let last = parts.last else { return directory }
-    return last == "model" && parts.count >= 2 ? parts[parts.count - 2] + "/" + last : last
-  }
+  public var name: String { "model " + modelDisplayName(directory: directory) }
   public var isModel: Bool { true }
 
   /// Loads `directory`.
