@@ -48,6 +48,8 @@ final class SparsityCommandTests: XCTestCase {
       (["calibrate-sparsity", "--data", dir.file("s.h5")], "give either --model DIR or --dense FILE"),
       (["calibrate-sparsity", "--data", dir.file("s.h5"), "--dense", dir.file("s.h5")], "--dense needs --out"),
       (["calibrate-sparsity", "--data", dir.file("s.h5"), "--model", dir.file("nomodel")], "stage1.safetensors"),
+      (["calibrate-sparsity", "--data", dir.file("s.h5"), "--dense", dir.file("s.h5"), "--out", dir.file("t.json"),
+        "--max-exponent", "0.2"], "--max-exponent must be in (0.3, 50]"),
     ]
     for (args, fragment) in cases {
       let r = try CLIRunner.run(args)

@@ -115,6 +115,32 @@ final class SpotRoundingTests: XCTestCase {
     XCTAssertEqual(Double(tiny.reduce(0, +)), 5e-30, accuracy: 1e-35)
   }
 
+  /// The reverse case, a core too wide (the ds1-pion MIP layer): sharpening needs γ ≈ 4, beyond the
+  /// default bound of 2, where the fit stops; `maxExponent` lets it reach the target's radius.
+  func testExponentFitBoundLimitsSharpening() {
+    let v = g.voxelCount, n = 200, l = 1, lay = g.layers[l], nR = lay.nR
+    var dense = [Float](repeating: 0, count: n * v), target = dense
+    var rng = RNG(seed: 11)
+    for i in 0..<n {
+      for a in 0..<lay.nAlpha {
+        for r in 0..<nR {
+          let k = i * v + g.offsets[l] + a * nR + r
+          dense[k] = 100 * Float(Foundation.exp(-Double(r) / 2)) * (0.5 + rng.uniform())   // wide
+          target[k] = 100 * Float(Foundation.exp(-2 * Double(r))) * (0.5 + rng.uniform())  // narrow: γ ≈ 4
+        }
+      }
+    }
+    var fit = SpotRoundingFit(dataset: kind)
+    let e = [Double](repeating: 65536, count: n)
+    fit.addDense(showers: dense, energies: e)
+    fit.addTarget(showers: target, energies: e)
+    XCTAssertEqual(SpotRoundingFit.defaultMaxExponent, 2)
+    XCTAssertGreaterThan(fit.table(exponents: true).exponents![8][l], 1.95, "stops at the default bound")
+    let gamma = fit.table(exponents: true, maxExponent: 8).exponents![8][l]
+    XCTAssertGreaterThan(gamma, 2.5)
+    XCTAssertLessThan(gamma, 7.5, "within the wider range, not at its bound")
+  }
+
   /// A narrow dense layer (energy in the innermost radial bins) against a target with the same
   /// energy spread over the middle radial bins: the fitted γ < 1 widens the dense showers, and the
   /// median RMS radius after sharpening lands near the target's.
