@@ -115,18 +115,19 @@ final class SpotRoundingTests: XCTestCase {
     XCTAssertEqual(Double(tiny.reduce(0, +)), 5e-30, accuracy: 1e-35)
   }
 
-  /// The reverse case, a core too wide (the ds1-pion MIP layer): sharpening needs γ ≈ 4, beyond the
-  /// default bound of 2, where the fit stops; `maxExponent` lets it reach the target's radius.
-  func testExponentFitBoundLimitsSharpening() {
-    let v = g.voxelCount, n = 200, l = 1, lay = g.layers[l], nR = lay.nR
+  /// Showers at 65.5 GeV whose layer `layer` holds 100·exp(−r/scale)·U(0.5, 1.5) MeV per voxel (r the
+  /// radial bin) for the dense and the target side, and the fit fed with both. Shapes: (showers, voxels).
+  private func radialLayers(layer l: Int, denseScale: Double, targetScale: Double, seed: UInt64,
+                            showers n: Int = 200) -> (SpotRoundingFit, dense: [Float], target: [Float]) {
+    let v = g.voxelCount, lay = g.layers[l], nR = lay.nR
     var dense = [Float](repeating: 0, count: n * v), target = dense
-    var rng = RNG(seed: 11)
+    var rng = RNG(seed: seed)
     for i in 0..<n {
       for a in 0..<lay.nAlpha {
         for r in 0..<nR {
           let k = i * v + g.offsets[l] + a * nR + r
-          dense[k] = 100 * Float(Foundation.exp(-Double(r) / 2)) * (0.5 + rng.uniform())   // wide
-          target[k] = 100 * Float(Foundation.exp(-2 * Double(r))) * (0.5 + rng.uniform())  // narrow: γ ≈ 4
+          dense[k] = 100 * Float(Foundation.exp(-Double(r) / denseScale)) * (0.5 + rng.uniform())
+          target[k] = 100 * Float(Foundation.exp(-Double(r) / targetScale)) * (0.5 + rng.uniform())
         }
       }
     }
@@ -134,6 +135,15 @@ final class SpotRoundingTests: XCTestCase {
     let e = [Double](repeating: 65536, count: n)
     fit.addDense(showers: dense, energies: e)
     fit.addTarget(showers: target, energies: e)
+    return (fit, dense, target)
+  }
+
+  /// The reverse case, a core too wide (the ds1-pion MIP layer): sharpening needs γ ≈ 4, beyond the
+  /// default bound of 2, where the fit stops; `maxExponent` lets it reach the target's radius.
+  func testExponentFitBoundLimitsSharpening() {
+    let l = 1
+    // Wide dense layer exp(−r/2) against a narrow target exp(−2r): γ ≈ 4 matches them.
+    let (fit, _, _) = radialLayers(layer: l, denseScale: 2, targetScale: 0.5, seed: 11)
     XCTAssertEqual(SpotRoundingFit.defaultMaxExponent, 2)
     XCTAssertGreaterThan(fit.table(exponents: true).exponents![8][l], 1.95, "stops at the default bound")
     let gamma = fit.table(exponents: true, maxExponent: 8).exponents![8][l]
@@ -145,22 +155,10 @@ final class SpotRoundingTests: XCTestCase {
   /// energy spread over the middle radial bins: the fitted γ < 1 widens the dense showers, and the
   /// median RMS radius after sharpening lands near the target's.
   func testExponentFitWidensANarrowLayer() {
-    let v = g.voxelCount, n = 200, l = 1, lay = g.layers[l], nR = lay.nR
-    var dense = [Float](repeating: 0, count: n * v), target = dense
-    var rng = RNG(seed: 9)
-    for i in 0..<n {
-      for a in 0..<lay.nAlpha {
-        for r in 0..<nR {
-          let k = i * v + g.offsets[l] + a * nR + r
-          dense[k] = 100 * Float(Foundation.exp(-Double(r))) * (0.5 + rng.uniform())   // core-heavy
-          target[k] = 100 * Float(Foundation.exp(-Double(r) / 2)) * (0.5 + rng.uniform()) // wider: γ ≈ 0.5
-        }
-      }
-    }
-    var fit = SpotRoundingFit(dataset: kind)
+    let v = g.voxelCount, n = 200, l = 1, lay = g.layers[l]
+    // Core-heavy dense layer exp(−r) against a wider target exp(−r/2): γ ≈ 0.5.
+    let (fit, dense, target) = radialLayers(layer: l, denseScale: 1, targetScale: 2, seed: 9, showers: n)
     let e = [Double](repeating: 65536, count: n)
-    fit.addDense(showers: dense, energies: e)
-    fit.addTarget(showers: target, energies: e)
     let t = fit.table(exponents: true)
     let gamma = t.exponents![8][l]
     XCTAssertLessThan(gamma, 0.7)
