@@ -237,14 +237,20 @@ public func mergeShowerFiles(_ inputs: [String], into outPath: String, rowsPerRe
 /// A model folder: `stage1.safetensors` (VQ-VAE, loaded through `Stage1Loaders`) and
 /// `stage2.safetensors` (GPT).
 public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loader] = []) throws -> (codec: any ShowerCodec, gpt: GPT) {
-  let s1 = dir + "/stage1.safetensors", s2 = dir + "/stage2.safetensors"
-  for p in [s1, s2] where !FileManager.default.fileExists(atPath: p) {
-    throw Stage2Error.missingFile("model folder '\(dir)' has no \((p as NSString).lastPathComponent); "
+  try requireModelFiles(dir)
+  let gpt = try GPT.load(from: dir + "/stage2.safetensors")
+  let codec = try Stage1Loaders.load(dir + "/stage1.safetensors", extra: extraLoaders)
+  return (codec, gpt)
+}
+
+/// Checks that `dir` holds both model files before anything is loaded.
+/// - Throws: `Stage2Error.missingFile` naming the first missing file and what a model folder holds.
+public func requireModelFiles(_ dir: String) throws {
+  for f in ["stage1.safetensors", "stage2.safetensors"]
+  where !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(f)) {
+    throw Stage2Error.missingFile("model folder '\(dir)' has no \(f); "
       + "a model folder holds stage1.safetensors and stage2.safetensors (from `calovq train stage2 --out DIR`)")
   }
-  let gpt = try GPT.load(from: s2)
-  let codec = try Stage1Loaders.load(s1, extra: extraLoaders)
-  return (codec, gpt)
 }
 
 /// A model folder's name for headers and tables, with its parent's when the folder is called just

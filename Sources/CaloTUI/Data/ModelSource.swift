@@ -227,11 +227,7 @@ public final class ModelLibrary: @unchecked Sendable {
     self.modelsDir = modelsDir
     var found: [(directory: String, kind: DatasetKind, normalisation: Normalisation)] = []
     for dir in dirs {
-      for f in ["stage1.safetensors", "stage2.safetensors"]
-      where !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(f)) {
-        throw ModelSourceError("model folder '\(dir)' has no \(f); a model folder holds stage1.safetensors and "
-          + "stage2.safetensors (from `calovq train stage2 --out DIR`)")
-      }
+      try requireModelFiles(dir)
       let cfg = try GPT.load(from: (dir as NSString).appendingPathComponent("stage2.safetensors")).config
       let n = ModelShowerSource.normalisation(of: cfg)
       if let first = found.first, first.kind != cfg.dataset {
