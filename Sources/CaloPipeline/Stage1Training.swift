@@ -38,6 +38,8 @@ public struct Stage1TrainOptions: Sendable {
   public var heInit: Bool = false
   public var ecWeight: Float?
   public var widthWeight: Float?
+  /// Per-layer energy loss weight (global normalisation only; see `Stage1Config.layerEnergyWeight`).
+  public var layerEnergyWeight: Float?
   public var discWeight: Float?
   /// Start a new run from the weights of this stage-1 model or checkpoint (its architecture and
   /// settings, with the overrides above) instead of a fresh initialisation; optimiser state and
@@ -90,6 +92,7 @@ public enum Stage1JobError: Error, CustomStringConvertible {
   case noCheckpoint(String)
   case mismatch(String)
   case tooFewShowers(have: Int, batch: Int)
+  case layerEnergyNeedsGlobal
 
   public var description: String {
     switch self {
@@ -99,6 +102,8 @@ public enum Stage1JobError: Error, CustomStringConvertible {
     case let .mismatch(s): return "the checkpoint does not match the options: \(s). Use the original options or another --out."
     case let .tooFewShowers(have, batch):
       return "the training file has \(have) showers, fewer than one batch of \(batch); give more data or a smaller --batch-size."
+    case .layerEnergyNeedsGlobal:
+      return "--layer-energy-weight applies to global normalisation: a layer-wise model's R already fixes each layer's energy. Drop it or use --norm global."
     }
   }
 }
@@ -143,6 +148,7 @@ public final class Stage1TrainingJob {
         if let b = options.batchSize { config.batchSize = b }
         if let w = options.ecWeight { config.ecWeight = w }
         if let w = options.widthWeight { config.widthWeight = w }
+        if let w = options.layerEnergyWeight { config.layerEnergyWeight = w }
         if let w = options.discWeight { config.discWeight = w }
       }
       if let start = options.initFrom {
@@ -162,6 +168,7 @@ public final class Stage1TrainingJob {
       }
     }
     let config = trainer.model.config
+    if (config.layerEnergyWeight ?? 0) > 0 && config.norm == .layerwise { throw Stage1JobError.layerEnergyNeedsGlobal }
     let reader = try ShowerFileReader(path: options.dataPath, expected: options.dataset)
     let n = min(options.limit ?? reader.count, reader.count)
     guard n >= config.batchSize else { throw Stage1JobError.tooFewShowers(have: n, batch: config.batchSize) }

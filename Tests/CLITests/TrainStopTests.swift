@@ -81,6 +81,8 @@ final class TrainStopTests: XCTestCase {
                             (["--width-weight", "nan"], "--width-weight must be a finite number"),
                             (["--resume", "--he-init"], "apply to a new run"),
                             (["--disc-weight=-0.5"], "--disc-weight must be a finite number"),
+                            (["--layer-energy-weight", "inf"], "--layer-energy-weight must be a finite number"),
+                            (["--resume", "--layer-energy-weight", "0.1"], "apply to a new run"),
                             (["--resume", "--init-from", dir.file("m.safetensors")], "apply to a new run"),
                             (["--he-init", "--init-from", dir.file("m.safetensors")], "give one of the two")] {
       let r = try CLIRunner.run(base + extra)

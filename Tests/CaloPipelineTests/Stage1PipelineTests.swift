@@ -80,6 +80,18 @@ final class Stage1PipelineTests: XCTestCase {
     XCTAssertThrowsError(try Stage1TrainingJob(options: wrong)) { XCTAssertTrue("\($0)".contains("ds1-photon model"), "\($0)") }
   }
 
+  func testLayerEnergyLossIsSavedWithTheModelAndRefusedForLayerwise() throws {
+    var o = options("g", steps: 2)
+    o.norm = .global
+    o.layerEnergyWeight = 0.05
+    try Stage1TrainingJob(options: o).run { _ in }
+    XCTAssertEqual(try Stage1Model.load(from: dir + "/g/stage1.safetensors").config.layerEnergyWeight, 0.05)
+    var lw = options("l", steps: 2)
+    lw.norm = .layerwise
+    lw.layerEnergyWeight = 0.05
+    XCTAssertThrowsError(try Stage1TrainingJob(options: lw)) { XCTAssertTrue("\($0)".contains("applies to global normalisation"), "\($0)") }
+  }
+
   func testCodebookUsageByHand() {
     // Two codes used equally: perplexity 2. Counts 1 and 3: exp(−(¼ ln ¼ + ¾ ln ¾)) = 1.7548.
     let even = CodebookUsage(counts: [2, 0, 2, 0])

@@ -105,6 +105,13 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   /// Energy-centre and width loss weights (ds1-photon 0.1/0.1, ds2 and ds3-norm 1e-4, else 0).
   public var ecWeight: Float
   public var widthWeight: Float
+  /// Weight of the per-layer energy loss (our addition, global normalisation only; nil or 0 = off,
+  /// the reference): mean over showers and layers of (ln(E_l^rec + ε) − ln(E_l + ε))² on E/E_inc,
+  /// ε = voxel threshold / E_inc. With one global R the decoder's softmax alone splits the energy
+  /// between layers, and the L1/L2 reconstruction loss barely sees a layer holding 10⁻⁴ of it
+  /// (ds1-photon layer 12); the log compares layers on the scale the E_layer histograms use.
+  /// Optional so model files written before it existed still decode.
+  public var layerEnergyWeight: Float? = nil
   /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
   public var beta: Float = 0.25
   /// ds1 training noise: + U[0,1)·this many keV on every voxel, once at load time (1.0 for ds1).

@@ -13,6 +13,8 @@ public struct Stage1StepStats: Sendable {
   public var rec: Float = 0
   /// Energy-centre and width losses (unweighted; 0 when their weights are 0).
   public var ec: Float = 0, width: Float = 0
+  /// Per-layer log-energy loss (unweighted; 0 when its weight is 0).
+  public var layerEnergy: Float = 0
   /// VQ loss (commitment + β·codebook).
   public var qLoss: Float = 0
   /// Generator GAN loss −mean D(fake) (0 before the GAN starts).
@@ -41,6 +43,8 @@ struct Stage1Prepared {
   let rB: Tensor
   /// True pixels_U in decoder-output layout (discriminator's real input).
   let unitTrue: Tensor
+  /// Per-shower floor ε = voxel threshold / E_inc of the layer-energy loss, shaped like its layer sums.
+  let layerFloor: Tensor
 }
 
 extension Stage1Model {
@@ -63,7 +67,10 @@ extension Stage1Model {
     case (false, .global): rB = Tensor([n, 1, 1, 1], data: r)
     case (false, .layerwise): rB = Tensor([n, 1, pre.groupCount, 1], data: r)
     }
-    return Stage1Prepared(n: n, cond: condition(energies), ratios: ratios, recTarget: target, rB: rB, unitTrue: unit)
+    let t = config.dataset.voxelThresholdMeV
+    let floor = Tensor(config.isHybrid ? [n, 1] : [n, 1, 1, 1], data: energies.map { Float(t / $0) })
+    return Stage1Prepared(n: n, cond: condition(energies), ratios: ratios, recTarget: target, rB: rB, unitTrue: unit,
+                          layerFloor: floor)
   }
 
   /// L_nll = rec + ec_weight·ec + width_weight·width, from predicted U (decoder-output layout).
@@ -71,15 +78,49 @@ extension Stage1Model {
     let diff = u * p.rB - p.recTarget
     var loss = (config.pixelPower == 1 ? diff.abs() : diff.square()).sum() * (1 / Float(p.n))
     stats.rec = loss.item
-    if config.ecWeight > 0 || config.widthWeight > 0 {
+    let layerWeight = config.layerEnergyWeight ?? 0
+    if config.ecWeight > 0 || config.widthWeight > 0 || layerWeight > 0 {
       var pred = u * p.rB
       if decoderOutputPadded { pred = pred.narrow(axis: 2, start: inputZPad[0], length: pred.shape[2] - inputZPad[0] - inputZPad[1]) }
-      let (ec, width) = ecWidthLoss(pred, truth: p.ratios)
-      stats.ec = ec.item
-      stats.width = width.item
-      loss = loss + ec * config.ecWeight + width * config.widthWeight
+      if config.ecWeight > 0 || config.widthWeight > 0 {
+        let (ec, width) = ecWidthLoss(pred, truth: p.ratios)
+        stats.ec = ec.item
+        stats.width = width.item
+        loss = loss + ec * config.ecWeight + width * config.widthWeight
+      }
+      if layerWeight > 0 {
+        let le = layerEnergyLoss(pred, truth: p.ratios, floor: p.layerFloor)
+        stats.layerEnergy = le.item
+        loss = loss + le * layerWeight
+      }
     }
     return loss
+  }
+
+  /// Per-layer energy loss: mean over showers and layers of (ln(Σ_l pred + ε) − ln(Σ_l truth + ε))².
+  /// pred/truth: E/E_inc in the unpadded network layout, ds1 (N, P) or conv (N, Rb, Z, A); floor ε
+  /// (N, 1) or (N, 1, 1, 1). ds1 sums the relevant layers' voxel ranges (a (P, L) 0/1 matrix); the
+  /// conv layouts sum over radius and angle, leaving one value per Z layer.
+  func layerEnergyLoss(_ pred: Tensor, truth: Tensor, floor: Tensor) -> Tensor {
+    let sums: (Tensor) -> Tensor
+    if config.isHybrid {
+      let indicator = layerIndicator
+      sums = { $0.matmul(indicator) }
+    } else {
+      sums = { $0.sum(axis: 3, keepDim: true).sum(axis: 1, keepDim: true) }
+    }
+    let t = withNoGrad { (sums(truth) + floor).log() }
+    return ((sums(pred) + floor).log() - t).square().mean()
+  }
+
+  /// ds1: (P, L) matrix with 1 where voxel p lies in relevant layer l.
+  var layerIndicator: Tensor {
+    let geo = config.dataset.geometry, layers = geo.relevantLayerIndices, p = config.voxels
+    var m = [Float](repeating: 0, count: p * layers.count)
+    for (j, l) in layers.enumerated() {
+      for v in geo.offsets[l]..<geo.offsets[l + 1] { m[v * layers.count + j] = 1 }
+    }
+    return Tensor([p, layers.count], data: m)
   }
 
   /// EC and width losses of §4.3 on E/E_inc (E_inc cancels in these ratios). ds1: one group per
