@@ -80,7 +80,8 @@ public enum Stage1Event: Sendable {
   /// losses, codebook usage over this epoch so far, seconds per batch (running mean) and ETA seconds.
   case step(epoch: Int, batch: Int, perEpoch: Int, total: Int, stats: Stage1StepStats, usage: CodebookUsage,
             secondsPerBatch: Double, eta: Double?)
-  case validation(epoch: Int, rec: Double, qLoss: Double, usage: CodebookUsage, showers: Int)
+  /// `layerEnergy`: the held-out per-layer energy loss, nil when the model does not train it.
+  case validation(epoch: Int, rec: Double, qLoss: Double, layerEnergy: Double?, usage: CodebookUsage, showers: Int)
   case checkpoint(path: String)
   case stopped(batches: Int)
   case finished(modelPath: String, batches: Int, seconds: Double)
@@ -265,17 +266,19 @@ public final class Stage1TrainingJob {
   /// Validation losses over the validation showers (codebook path, no augmentation, no noise).
   func validate(_ v: (energies: [Double], showers: [Float]), epoch: Int) -> Stage1Event {
     let bs = model.config.batchSize, p = model.config.voxels
-    var rec = 0.0, q = 0.0, n = 0
+    var rec = 0.0, q = 0.0, le = 0.0, n = 0
     var counts = [Int](repeating: 0, count: model.config.codebookSize)
     var i = 0
     while i < v.energies.count {
       let j = min(v.energies.count, i + bs)
       let st = model.validate(energies: Array(v.energies[i..<j]), showers: Array(v.showers[(i * p)..<(j * p)]))
       rec += Double(st.rec) * Double(j - i); q += Double(st.qLoss) * Double(j - i); n += j - i
+      le += Double(st.layerEnergy) * Double(j - i)
       for c in st.codes { counts[c] += 1 }
       i = j
     }
+    let trainsLayerEnergy = (model.config.layerEnergyWeight ?? 0) > 0
     return .validation(epoch: epoch, rec: rec / Double(max(n, 1)), qLoss: q / Double(max(n, 1)),
-                       usage: CodebookUsage(counts: counts), showers: n)
+                       layerEnergy: trainsLayerEnergy ? le / Double(max(n, 1)) : nil, usage: CodebookUsage(counts: counts), showers: n)
   }
 }

@@ -108,9 +108,10 @@ struct TrainStage1Command: ParsableCommand {
                        (c.ecWeight > 0 ? String(format: " ec %.3g w %.3g", st.ec, st.width) : "")
                          + ((c.layerEnergyWeight ?? 0) > 0 ? String(format: " le %.3g", st.layerEnergy) : ""),
                        usage.used, c.codebookSize, usage.perplexity, usage.dead, spb, formatDuration(eta ?? 0)))
-        case let .validation(epoch, rec, q, usage, n):
-          print(String(format: "validation epoch %d (%d showers): rec %.5g q %.4g | codes %d/%d ppl %.1f dead %d",
-                       epoch + 1, n, rec, q, usage.used, c.codebookSize, usage.perplexity, usage.dead))
+        case let .validation(epoch, rec, q, le, usage, n):
+          print(String(format: "validation epoch %d (%d showers): rec %.5g q %.4g%@ | codes %d/%d ppl %.1f dead %d",
+                       epoch + 1, n, rec, q, le.map { String(format: " le %.4g", $0) } ?? "",
+                       usage.used, c.codebookSize, usage.perplexity, usage.dead))
         case let .checkpoint(path): print("checkpoint: \(path)")
         case let .stopped(b):
           wasStopped = true

@@ -84,7 +84,16 @@ final class Stage1PipelineTests: XCTestCase {
     var o = options("g", steps: 2)
     o.norm = .global
     o.layerEnergyWeight = 0.05
-    try Stage1TrainingJob(options: o).run { _ in }
+    o.steps = 4   // one epoch of 4 batches, then validation
+    var held: [Double?] = []
+    try Stage1TrainingJob(options: o).run { if case let .validation(_, _, _, le, _, _) = $0 { held.append(le) } }
+    XCTAssertEqual(held.count, 1)
+    let le = try XCTUnwrap(held[0], "validation reports the held-out layer-energy loss")
+    XCTAssertTrue(le > 0 && le.isFinite, "\(le)")
+    var plain: [Double?] = []
+    try Stage1TrainingJob(options: options("p", steps: 4)).run { if case let .validation(_, _, _, le, _, _) = $0 { plain.append(le) } }
+    XCTAssertEqual(plain.count, 1)
+    XCTAssertNil(plain[0], "no layer-energy figure when the loss is off")
     XCTAssertEqual(try Stage1Model.load(from: dir + "/g/stage1.safetensors").config.layerEnergyWeight, 0.05)
     var lw = options("l", steps: 2)
     lw.norm = .layerwise
