@@ -24,6 +24,10 @@ public enum ModelSummary {
         + "\(c.norm == .layerwise ? "layer-wise" : "global") normalisation, \(c.preset) preset, "
         + "\(m.generator.scalarCount) parameters; codebook K \(c.codebookSize) × D \(c.codeDim), "
         + "latent \(m.latentShape), \(m.rCount) R value\(m.rCount == 1 ? "" : "s") per shower")
+      // The loss weights it was trained with (a bundled model's provenance beside its MODEL.md).
+      let le = c.layerEnergyWeight ?? 0
+      lines.append("stage-1 loss weights: EC \(c.ecWeight), width \(c.widthWeight), GAN \(c.discWeight)"
+        + (le > 0 ? ", layer energy \(le)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
     } else {
       lines.append("stage 1 (stage1.safetensors, \(size("stage1.safetensors"))): latent \(codec.latentShape)")
     }

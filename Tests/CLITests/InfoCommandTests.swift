@@ -104,8 +104,16 @@ final class InfoCommandTests: XCTestCase {
       "T = 44 (12 R tokens + 32 codes)", "quantiser linear 0…3.0",
       "rTopP 0.99 (sampling.json)",                        // the folder's sampling.json
       "15 energy bins × 24 layers, plain spots",           // its table predates conserving spots
+      "stage-1 loss weights: EC 0.01, width 0.01, GAN 0.1; He init yes",
     ]
     for fragment in expected { XCTAssertTrue(out.contains(fragment), "'\(fragment)' missing from:\n\(out)") }
+    XCTAssertFalse(out.contains("layer energy"), "no layer-energy loss in a layer-wise model:\n\(out)")
+    // The bundled global model was fine-tuned with the per-layer energy loss; its file says so.
+    let global = geometryDir + "/../models/ds1-photon-global"
+    if FileManager.default.fileExists(atPath: global + "/stage2.safetensors") {
+      let g = try ok(["info", global])
+      XCTAssertTrue(g.contains("global normalisation") && g.contains(", layer energy 0.3;"), g)
+    }
     // A folder with only one stage names the missing file; shower-file options are refused.
     let half = dir.file("half")
     try FileManager.default.createDirectory(atPath: half, withIntermediateDirectories: true)
