@@ -98,4 +98,26 @@ final class BundledModelTests: XCTestCase {
     XCTAssertEqual(r.stderrLines.count, 1, r.stderr)
     XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains("leave out --dataset"), r.stderr)
   }
+
+  /// A dataset with both bundled normalisations opens on the global model, and `n` switches the
+  /// explorer to the layer-wise one; the metrics screen then has a generated shower in both columns.
+  func testExplorerSwitchesBetweenTheTwoBundledModelsOfADataset() throws {
+    let names = try folders().map { ($0 as NSString).lastPathComponent }
+    guard let pair = ["ds1-photon", "ds1-pion", "ds2", "ds3"].first(where: { names.contains($0 + "-global") && names.contains($0 + "-layerwise") })
+    else { throw XCTSkip("no dataset has both bundled models") }
+    func snapshot(_ keys: String) throws -> [String] {
+      let out = dir.file("snap-\(keys.filter(\.isLetter)).txt")
+      let r = try CLIRunner.run(["explore", "--sample-dir", sampleData, "--dataset", pair, "--keys", keys, "--snapshot", out,
+                                 "--size", "100x30"])
+      XCTAssertEqual(r.status, 0, r.stderr)
+      return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+    let first = try snapshot("g")
+    XCTAssertTrue(first[0].contains("norm global │ model \(pair)-global"), first[0])
+    XCTAssertTrue(first.contains { $0.hasPrefix("1 shower generated") }, first.joined(separator: "\n"))
+    let both = try snapshot("g n g 4")
+    XCTAssertTrue(both[0].contains("norm layer-wise │ model \(pair)-layer"), both[0])
+    let row = try XCTUnwrap(both.first { $0.hasPrefix("E_tot/E_inc") }, both.joined(separator: "\n"))
+    XCTAssertEqual(row.components(separatedBy: "(1)").count - 1, 2, "one generated shower per model: \(row)")
+  }
 }
