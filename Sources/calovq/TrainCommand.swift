@@ -53,7 +53,7 @@ struct TrainStage1Command: ParsableCommand {
   var heInit = false
   @Option(help: "Override the preset's energy-centre loss weight (ds1-photon paper: 0.1).") var ecWeight: Float?
   @Option(help: "Override the preset's width loss weight (ds1-photon paper: 0.1).") var widthWeight: Float?
-  @Option(help: "Global normalisation: weight of a per-layer log-energy loss (our addition, off by default; try 0.01).")
+  @Option(help: "Global normalisation: weight of a per-layer log-energy loss (our addition, off by default; the bundled ds1-photon-global used 0.3).")
   var layerEnergyWeight: Float?
   @Option(help: "Override the preset's GAN weight (ds1 paper: 0.1; multiplies the adaptive weight).") var discWeight: Float?
   @Option(help: "Start from the weights of this stage-1 model or checkpoint (new optimiser and counters; the overrides apply).")

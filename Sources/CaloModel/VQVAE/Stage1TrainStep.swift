@@ -73,7 +73,7 @@ extension Stage1Model {
                           layerFloor: floor)
   }
 
-  /// L_nll = rec + ec_weight·ec + width_weight·width, from predicted U (decoder-output layout).
+  /// L_nll = rec + ec_weight·ec + width_weight·width + layer_energy_weight·le, from predicted U (decoder-output layout).
   func nllLoss(_ u: Tensor, _ p: Stage1Prepared, stats: inout Stage1StepStats) -> Tensor {
     let diff = u * p.rB - p.recTarget
     var loss = (config.pixelPower == 1 ? diff.abs() : diff.square()).sum() * (1 / Float(p.n))
