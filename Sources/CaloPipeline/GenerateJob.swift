@@ -243,10 +243,13 @@ public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loade
   return (codec, gpt)
 }
 
+/// The two files of a model folder: stage 1 (codec) and stage 2 (GPT).
+public let modelFileNames = ["stage1.safetensors", "stage2.safetensors"]
+
 /// Checks that `dir` holds both model files before anything is loaded.
 /// - Throws: `Stage2Error.missingFile` naming the first missing file and what a model folder holds.
 public func requireModelFiles(_ dir: String) throws {
-  for f in ["stage1.safetensors", "stage2.safetensors"]
+  for f in modelFileNames
   where !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(f)) {
     throw Stage2Error.missingFile("model folder '\(dir)' has no \(f); "
       + "a model folder holds stage1.safetensors and stage2.safetensors (from `calovq train stage2 --out DIR`)")

@@ -25,7 +25,7 @@ public enum ModelSummary {
         + "\(m.generator.scalarCount) parameters; codebook K \(c.codebookSize) × D \(c.codeDim), "
         + "latent \(m.latentShape), \(m.rCount) R value\(m.rCount == 1 ? "" : "s") per shower")
       // The loss weights it was trained with (a bundled model's provenance beside its MODEL.md).
-      let le = c.layerEnergyWeight ?? 0
+      let le = c.layerEnergyLossWeight
       lines.append("stage-1 loss weights: EC \(c.ecWeight), width \(c.widthWeight), GAN \(c.discWeight)"
         + (le > 0 ? ", layer energy \(le)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
     } else {

@@ -169,7 +169,7 @@ public final class Stage1TrainingJob {
       }
     }
     let config = trainer.model.config
-    if (config.layerEnergyWeight ?? 0) > 0 && config.norm == .layerwise { throw Stage1JobError.layerEnergyNeedsGlobal }
+    if config.layerEnergyLossWeight > 0 && config.norm == .layerwise { throw Stage1JobError.layerEnergyNeedsGlobal }
     let reader = try ShowerFileReader(path: options.dataPath, expected: options.dataset)
     let n = min(options.limit ?? reader.count, reader.count)
     guard n >= config.batchSize else { throw Stage1JobError.tooFewShowers(have: n, batch: config.batchSize) }
@@ -277,7 +277,7 @@ public final class Stage1TrainingJob {
       for c in st.codes { counts[c] += 1 }
       i = j
     }
-    let trainsLayerEnergy = (model.config.layerEnergyWeight ?? 0) > 0
+    let trainsLayerEnergy = model.config.layerEnergyLossWeight > 0
     return .validation(epoch: epoch, rec: rec / Double(max(n, 1)), qLoss: q / Double(max(n, 1)),
                        layerEnergy: trainsLayerEnergy ? le / Double(max(n, 1)) : nil, usage: CodebookUsage(counts: counts), showers: n)
   }

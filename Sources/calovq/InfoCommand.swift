@@ -34,7 +34,7 @@ struct InfoCommand: ParsableCommand {
         guard dataset == nil, binning == nil, particle == nil else {
           throw CLIError.badArgument("--dataset, --binning and --particle describe shower files; a model folder brings its own")
         }
-        let hasModel = ["stage1.safetensors", "stage2.safetensors"].contains {
+        let hasModel = modelFileNames.contains {
           FileManager.default.fileExists(atPath: file + "/" + $0)
         }
         guard hasModel else {

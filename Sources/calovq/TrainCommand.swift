@@ -106,7 +106,7 @@ struct TrainStage1Command: ParsableCommand {
           print(String(format: "epoch %d [%d/%d] batch %d | rec %.5g q %.4g g %.4g λ %.3g d %.4g%@ | codes %d/%d ppl %.1f dead %d | %.2f s/batch ETA %@",
                        epoch + 1, batch, perEpoch, total, st.rec, st.qLoss, st.gLoss, st.lambda, st.dLoss,
                        (c.ecWeight > 0 ? String(format: " ec %.3g w %.3g", st.ec, st.width) : "")
-                         + ((c.layerEnergyWeight ?? 0) > 0 ? String(format: " le %.3g", st.layerEnergy) : ""),
+                         + (c.layerEnergyLossWeight > 0 ? String(format: " le %.3g", st.layerEnergy) : ""),
                        usage.used, c.codebookSize, usage.perplexity, usage.dead, spb, formatDuration(eta ?? 0)))
         case let .validation(epoch, rec, q, le, usage, n):
           print(String(format: "validation epoch %d (%d showers): rec %.5g q %.4g%@ | codes %d/%d ppl %.1f dead %d",

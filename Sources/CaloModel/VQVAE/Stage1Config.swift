@@ -112,6 +112,8 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   /// (ds1-photon layer 12); the log compares layers on the scale the E_layer histograms use.
   /// Optional so model files written before it existed still decode.
   public var layerEnergyWeight: Float? = nil
+  /// The layer-energy loss weight in effect (0 = off, also for files without the key).
+  public var layerEnergyLossWeight: Float { layerEnergyWeight ?? 0 }
   /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
   public var beta: Float = 0.25
   /// ds1 training noise: + U[0,1)·this many keV on every voxel, once at load time (1.0 for ds1).

@@ -32,6 +32,9 @@ public final class Stage1Model {
   public let latentShape: [Int]
   /// EC/width grids (η, φ) in the decoder-output layout: ds1 (1, P); conv (1, Rb, 1, A).
   let ecGrid: (eta: Tensor, phi: Tensor)
+  /// ds1: (P, L) 0/1 matrix summing each relevant layer's voxels (the layer-energy loss); conv: nil,
+  /// their layers are a tensor axis.
+  let layerIndicator: Tensor?
 
   /// Builds a freshly initialised model; every draw comes from `seed`.
   public init(config: Stage1Config, seed: UInt64 = 1337) {
@@ -75,6 +78,7 @@ public final class Stage1Model {
       latentShape = [probe[2], probe[3]]
     }
     ecGrid = Stage1Model.makeECGrid(config, preprocessing)
+    layerIndicator = config.isHybrid ? Stage1Model.makeLayerIndicator(config) : nil
   }
 
   /// PyTorch's default weights are U(±1/√fan_in); ×√6 turns them into He-uniform U(±√(6/fan_in)),

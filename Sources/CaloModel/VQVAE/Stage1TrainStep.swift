@@ -78,7 +78,7 @@ extension Stage1Model {
     let diff = u * p.rB - p.recTarget
     var loss = (config.pixelPower == 1 ? diff.abs() : diff.square()).sum() * (1 / Float(p.n))
     stats.rec = loss.item
-    let layerWeight = config.layerEnergyWeight ?? 0
+    let layerWeight = config.layerEnergyLossWeight
     if config.ecWeight > 0 || config.widthWeight > 0 || layerWeight > 0 {
       var pred = u * p.rB
       if decoderOutputPadded { pred = pred.narrow(axis: 2, start: inputZPad[0], length: pred.shape[2] - inputZPad[0] - inputZPad[1]) }
@@ -99,12 +99,11 @@ extension Stage1Model {
 
   /// Per-layer energy loss: mean over showers and layers of (ln(Σ_l pred + ε) − ln(Σ_l truth + ε))².
   /// pred/truth: E/E_inc in the unpadded network layout, ds1 (N, P) or conv (N, Rb, Z, A); floor ε
-  /// (N, 1) or (N, 1, 1, 1). ds1 sums the relevant layers' voxel ranges (a (P, L) 0/1 matrix); the
+  /// (N, 1) or (N, 1, 1, 1). ds1 sums the relevant layers' voxel ranges (`layerIndicator`); the
   /// conv layouts sum over radius and angle, leaving one value per Z layer.
   func layerEnergyLoss(_ pred: Tensor, truth: Tensor, floor: Tensor) -> Tensor {
     let sums: (Tensor) -> Tensor
-    if config.isHybrid {
-      let indicator = layerIndicator
+    if let indicator = layerIndicator {
       sums = { $0.matmul(indicator) }
     } else {
       sums = { $0.sum(axis: 3, keepDim: true).sum(axis: 1, keepDim: true) }
@@ -113,8 +112,8 @@ extension Stage1Model {
     return ((sums(pred) + floor).log() - t).square().mean()
   }
 
-  /// ds1: (P, L) matrix with 1 where voxel p lies in relevant layer l.
-  var layerIndicator: Tensor {
+  /// ds1: (P, L) matrix with 1 where voxel p lies in relevant layer l (built once, with the model).
+  static func makeLayerIndicator(_ config: Stage1Config) -> Tensor {
     let geo = config.dataset.geometry, layers = geo.relevantLayerIndices, p = config.voxels
     var m = [Float](repeating: 0, count: p * layers.count)
     for (j, l) in layers.enumerated() {

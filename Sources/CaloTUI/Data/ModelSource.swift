@@ -254,9 +254,7 @@ public final class ModelLibrary: @unchecked Sendable {
     guard let modelsDir else { return nil }
     let d = (modelsDir as NSString).appendingPathComponent(ModelLibrary.folderName(kind, n))
     let fm = FileManager.default
-    guard fm.fileExists(atPath: d + "/stage1.safetensors"), fm.fileExists(atPath: d + "/stage2.safetensors") else {
-      return nil
-    }
+    guard modelFileNames.allSatisfy({ fm.fileExists(atPath: (d as NSString).appendingPathComponent($0)) }) else { return nil }
     return d
   }
 
