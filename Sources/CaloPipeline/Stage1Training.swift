@@ -126,7 +126,6 @@ public final class Stage1TrainingJob {
 
   public init(options: Stage1TrainOptions) throws {
     self.options = options
-    try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
     let ckpt = (options.outDir as NSString).appendingPathComponent("checkpoint.safetensors")
     let exists = FileManager.default.fileExists(atPath: ckpt)
     if exists && !options.resume { throw Stage1JobError.checkpointExists(ckpt) }
@@ -188,6 +187,8 @@ public final class Stage1TrainingJob {
     } else {
       val = nil
     }
+    // Created last, once every option and input has been checked: a refused run leaves no empty folder.
+    try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
   }
 
   /// Batches per epoch (drop_last).

@@ -99,6 +99,7 @@ final class Stage1PipelineTests: XCTestCase {
     lw.norm = .layerwise
     lw.layerEnergyWeight = 0.05
     XCTAssertThrowsError(try Stage1TrainingJob(options: lw)) { XCTAssertTrue("\($0)".contains("applies to global normalisation"), "\($0)") }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/l"), "a refused run leaves no output folder")
   }
 
   func testCodebookUsageByHand() {
