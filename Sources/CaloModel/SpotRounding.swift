@@ -45,14 +45,26 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// The spots of a layer share the energy of the voxels below ε, so the layer keeps its energy (nil or
   /// false: each spot holds ε, the behaviour of tables written before this field existed).
   public var conservesLayerEnergy: Bool?
+  /// Radial weights, [bin][layer][radial bin] (nR of the layer, 0 values for a layer without
+  /// voxels): before γ, each voxel is multiplied by its radial bin's weight and the layer rescaled to
+  /// its energy. nil = no reweighting (tables written before this field existed).
+  public var radialWeights: [[[Double]]]?
+  /// κ: a shower's threshold in a layer is ε · (E_layer / MeV)^κ, so ε is then in MeV^(1−κ) (nil or 0:
+  /// ε in MeV, the same for every shower of the bin). Why: with one ε the number of deposits grows
+  /// linearly with the layer's energy, while in the data it grows more slowly (ds2 layer 1, 5–20 GeV:
+  /// 2.7 deposits at 10 MeV, 10.1 at 243 MeV), so a fixed ε gives the low-energy layers a single
+  /// deposit — width 0 — far more often than the data does.
+  public var epsilonEnergyExponent: Double?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
-              conservesLayerEnergy: Bool? = nil) {
+              conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
     self.exponents = exponents
     self.conservesLayerEnergy = conservesLayerEnergy
+    self.radialWeights = radialWeights
+    self.epsilonEnergyExponent = epsilonEnergyExponent
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -96,6 +108,46 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         throw SpotRoundingError("exponents must be in (0, 10]")
       }
     }
+    if let radialWeights {
+      let g = dataset.geometry
+      guard radialWeights.count == binCount,
+            radialWeights.allSatisfy({ $0.count == layers && zip($0, g.layers).allSatisfy { $0.count == $1.nR } }) else {
+        throw SpotRoundingError("radialWeights must be \(binCount) rows (energy bins) of \(layers) layers, each with one weight per radial bin of \(dataset.rawValue)")
+      }
+      guard radialWeights.allSatisfy({ $0.allSatisfy { $0.allSatisfy { $0.isFinite && $0 > 0 } } }) else {
+        throw SpotRoundingError("radialWeights must be finite and > 0")
+      }
+    }
+    if let k = epsilonEnergyExponent, !(k >= 0 && k < 1) {
+      throw SpotRoundingError("epsilonEnergyExponent must be in [0, 1)")
+    }
+  }
+
+  /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
+  @inline(__always)
+  static func epsilonScale(_ buf: UnsafeBufferPointer<Float>, _ range: Range<Int>, kappa: Double) -> Double {
+    guard kappa != 0 else { return 1 }
+    var e = 0.0
+    for k in range where buf[k] > 0 { e += Double(buf[k]) }
+    return e > 0 ? Foundation.pow(e, kappa) : 1
+  }
+
+  /// Multiplies each voxel of one layer (radius fastest, `weights.count` radial bins) by its radial
+  /// bin's weight and rescales the layer to its old sum. An empty layer is unchanged.
+  @inline(__always)
+  static func reweight(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, weights: [Double]) {
+    let nR = weights.count
+    guard nR > 1 else { return }
+    var before = 0.0, after = 0.0
+    for (j, k) in range.enumerated() where buf[k] > 0 {
+      before += Double(buf[k])
+      let y = Double(buf[k]) * weights[j % nR]
+      buf[k] = Float(y)
+      after += y
+    }
+    guard after > 0 else { return }
+    let scale = Float(before / after)
+    for k in range { buf[k] *= scale }
   }
 
   /// Raises the voxels of one layer to the power γ and rescales them to their old sum (the decoder's
@@ -117,7 +169,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Sharpens (γ) and spot-rounds (ε) showers (N, voxels) in MeV in place. Shower i draws its uniforms from
+  /// Reweights radially (w), sharpens (γ) and spot-rounds (ε) showers (N, voxels) in MeV in place. Shower i draws its uniforms from
   /// RNG(seed: seeds[i]), one per voxel below its threshold, in voxel order: the same seeds give the
   /// same showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
@@ -129,11 +181,16 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         let b = bin(of: energies[i])
         let eps = thresholdsMeV[b]
         var rng = RNG(seed: seeds[i])
+        if let weights = radialWeights?[b] {
+          for l in g.layers.indices { Self.reweight(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), weights: weights[l]) }
+        }
         if let gammas = exponents?[b] {
           for l in g.layers.indices { Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gammas[l]) }
         }
         for l in g.layers.indices where eps[l] > 0 {
-          Self.round(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), epsilon: Float(eps[l]),
+          let range = (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])
+          let scale = Self.epsilonScale(UnsafeBufferPointer(buf), range, kappa: epsilonEnergyExponent ?? 0)
+          Self.round(buf, range, epsilon: Float(eps[l] * scale),
                      conserving: conservesLayerEnergy ?? false, rng: &rng)
         }
       }
@@ -289,16 +346,26 @@ public struct SpotRoundingFit: Sendable {
     return Self.expectedCount(layer(dense[b], n, l), showers: n, epsilon: epsilon, conserving: conserving) / Double(n)
   }
 
+  /// Each shower's ε factor (E_layer / MeV)^κ for layer values `x` (n showers × w voxels); nil for κ = 0.
+  static func epsilonScales(_ x: [Float], showers n: Int, kappa: Double) -> [Double]? {
+    guard kappa != 0 else { return nil }
+    let w = x.count / n
+    return x.withUnsafeBufferPointer { buf in (0..<n).map { SpotRoundingTable.epsilonScale(buf, ($0 * w)..<(($0 + 1) * w), kappa: kappa) } }
+  }
+
   /// Expected non-empty voxels of layer values `x` (n showers × w voxels) after rounding at ε, summed
   /// over showers: Σ min(1, x/ε), plus, conserving, the chance that a shower with floor energy draws
-  /// no spot (it then gets one), Π(1 − x/ε) over its voxels below ε.
-  static func expectedCount(_ x: [Float], showers n: Int, epsilon: Double, conserving: Bool = false) -> Double {
+  /// no spot (it then gets one), Π(1 − x/ε) over its voxels below ε. With `scales`, shower i uses
+  /// ε · scales[i].
+  static func expectedCount(_ x: [Float], showers n: Int, epsilon: Double, conserving: Bool = false,
+                            scales: [Double]? = nil) -> Double {
     var s = 0.0
     let w = x.count / n
     for i in 0..<n {
       var none = 1.0, floor = false
+      let e = epsilon * (scales?[i] ?? 1)
       for v in x[(i * w)..<((i + 1) * w)] where v > 0 {
-        let p = Double(v) / epsilon
+        let p = Double(v) / e
         if p < 1 { none *= 1 - p; floor = true }
         s += Swift.min(1, p)
       }
@@ -309,13 +376,14 @@ public struct SpotRoundingFit: Sendable {
 
   /// ε with expected non-empty count per shower `want` for layer values `x` of `n` showers; 0 when
   /// the values are already that sparse.
-  static func epsilon(_ x: [Float], showers n: Int, want: Double, conserving: Bool = false) -> Double {
+  static func epsilon(_ x: [Float], showers n: Int, want: Double, conserving: Bool = false, kappa: Double = 0) -> Double {
     let have = Double(x.filter { $0 > 0 }.count) / Double(n)
     guard want > 0, have > want else { return 0 }
-    var lo = -12.0, hi = 12.0   // log10 MeV
+    let scales = epsilonScales(x, showers: n, kappa: kappa)
+    var lo = -12.0, hi = 12.0   // log10 MeV (MeV^(1−κ))
     for _ in 0..<50 {
       let mid = 0.5 * (lo + hi)
-      let c = expectedCount(x, showers: n, epsilon: Foundation.pow(10, mid), conserving: conserving)
+      let c = expectedCount(x, showers: n, epsilon: Foundation.pow(10, mid), conserving: conserving, scales: scales)
       if c / Double(n) > want { lo = mid } else { hi = mid }
     }
     return Foundation.pow(10, 0.5 * (lo + hi))
@@ -349,29 +417,41 @@ public struct SpotRoundingFit: Sendable {
   /// either side has no showers there. `conservingLayerEnergy` is written into the table and used by
   /// the γ fit's trial roundings.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
-                    maxExponent: Double = SpotRoundingFit.defaultMaxExponent) -> SpotRoundingTable {
+                    maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
+                    radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0) -> SpotRoundingTable {
+    precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
     let threshold = Float(dataset.voxelThresholdMeV)
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
+    var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
     let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
       targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
     }
     // Each (bin, layer) is independent: spread them over the cores.
-    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: max(jobs.count, 1)))
-    defer { results.p.deallocate() }
+    let maxR = geometry.layers.map(\.nR).max() ?? 1
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: max(jobs.count, 1)),
+                             UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
+    defer { results.p.deallocate(); results.w.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
       let (b, l) = jobs[j]
       let n = denseShowers[b], nt = targetShowers[b]
-      let x = layer(dense[b], n, l), t = layer(target[b], nt, l)
+      var decoded = layer(dense[b], n, l)
+      let t = layer(target[b], nt, l)
       let want = Double(t.filter { $0 > 0 }.count) / Double(nt)
       let lay = geometry.layers[l]
+      // Radial weights first: γ and ε are then fitted on the reweighted layer, the order `apply` uses.
+      let weights = fitWeights ? Self.radialWeights(dense: decoded, showers: n, target: t, targetShowers: nt, nR: lay.nR)
+                               : Array(repeating: 1.0, count: lay.nR)
+      for r in 0..<lay.nR { results.w[j * maxR + r] = weights[r] }
+      if fitWeights { Self.reweight(&decoded, showers: n, weights: weights) }
+      let x = decoded
       // γ only for angular layers whose target has something above the threshold; else ε alone.
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve), 1)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1)
         return
       }
       let w = lay.voxelCount
@@ -381,12 +461,13 @@ public struct SpotRoundingFit: Sendable {
         y.withUnsafeMutableBufferPointer { buf in
           for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
         }
-        let e = Self.epsilon(y, showers: n, want: want, conserving: conserve)
+        let e = Self.epsilon(y, showers: n, want: want, conserving: conserve, kappa: kappa)
         if e > 0 {
           var rng = RNG(seed: UInt64(b * 1000 + l))
           y.withUnsafeMutableBufferPointer { buf in
             for i in 0..<n {
-              SpotRoundingTable.round(buf, (i * w)..<((i + 1) * w), epsilon: Float(e), conserving: conserve, rng: &rng)
+              let scale = SpotRoundingTable.epsilonScale(UnsafeBufferPointer(buf), (i * w)..<((i + 1) * w), kappa: kappa)
+              SpotRoundingTable.round(buf, (i * w)..<((i + 1) * w), epsilon: Float(e * scale), conserving: conserve, rng: &rng)
             }
           }
         }
@@ -402,15 +483,76 @@ public struct SpotRoundingFit: Sendable {
       let g = 0.5 * (lo + hi)
       results.p[j] = (trial(g).eps, g)
     }
-    for (j, (b, l)) in jobs.enumerated() { (eps[b][l], gam[b][l]) = results.p[j] }
+    for (j, (b, l)) in jobs.enumerated() {
+      (eps[b][l], gam[b][l]) = results.p[j]
+      for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
+    }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
-                             exponents: fitExponents ? gam : nil, conservesLayerEnergy: conserve ? true : nil)
+                             exponents: fitExponents ? gam : nil, conservesLayerEnergy: conserve ? true : nil,
+                             radialWeights: fitWeights ? rw : nil, epsilonEnergyExponent: kappa != 0 ? kappa : nil)
+  }
+
+  /// Mean over showers of each radial bin's share of the layer (values `x`, n showers × nR·nA, radius
+  /// fastest); showers with an empty layer are left out (all zeros if every one is).
+  static func radialProfile(_ x: [Float], showers n: Int, nR: Int) -> [Double] {
+    let w = x.count / n
+    var mean = Array(repeating: 0.0, count: nR), used = 0
+    var s = Array(repeating: 0.0, count: nR)
+    for i in 0..<n {
+      for r in 0..<nR { s[r] = 0 }
+      var total = 0.0
+      for k in 0..<w where x[i * w + k] > 0 { s[k % nR] += Double(x[i * w + k]); total += Double(x[i * w + k]) }
+      guard total > 0 else { continue }
+      used += 1
+      for r in 0..<nR { mean[r] += s[r] / total }
+    }
+    return used > 0 ? mean.map { $0 / Double(used) } : mean
+  }
+
+  /// `reweight` on every shower of layer values `x` (n showers × nR·nA).
+  static func reweight(_ x: inout [Float], showers n: Int, weights: [Double]) {
+    let w = x.count / n
+    x.withUnsafeMutableBufferPointer { buf in
+      for i in 0..<n { SpotRoundingTable.reweight(buf, (i * w)..<((i + 1) * w), weights: weights) }
+    }
+  }
+
+  /// Bounds of a radial weight relative to the geometric mean of a layer's weights: a factor cannot
+  /// fill a radial bin the dense output leaves (nearly) empty, and one the target never fills only
+  /// needs to be small.
+  static let radialWeightRange = 1e-3...1e3
+
+  /// Radial weights that give the dense layer values `x` the target's mean radial profile (each
+  /// shower's profile a share of its layer, `radialProfile`): damped multiplicative steps
+  /// w_r ← w_r · (p_target(r) / p_dense(r))^½ (the per-shower rescale couples the bins, so a full step
+  /// overshoots), each followed by scaling the weights to geometric mean 1 and clamping them to
+  /// `radialWeightRange`. Why: the dense decoders' mean radial profile in sparse layers has gaps and
+  /// spikes (ds2 layer-wise, layer 30: 0.11 / 0.61 / 0.07 / 0.002 / 0.16 in the first five radial bins
+  /// against the data's 0.36 / 0.21 / 0.15 / 0.10 / 0.07), and spot rounding draws the few deposits of
+  /// such a layer ∝ x, so they land at the decoder's radii, not the data's.
+  static func radialWeights(dense x: [Float], showers n: Int, target t: [Float], targetShowers nt: Int, nR: Int) -> [Double] {
+    var w = Array(repeating: 1.0, count: nR)
+    guard nR > 1 else { return w }
+    let goal = radialProfile(t, showers: nt, nR: nR)
+    guard goal.contains(where: { $0 > 0 }) else { return w }
+    let tiny = 1e-9
+    for _ in 0..<12 {
+      var y = x
+      reweight(&y, showers: n, weights: w)
+      let have = radialProfile(y, showers: n, nR: nR)
+      var logW = (0..<nR).map { r in Foundation.log(w[r]) + 0.5 * Foundation.log((goal[r] + tiny) / (have[r] + tiny)) }
+      let meanLog = logW.reduce(0, +) / Double(nR)
+      logW = logW.map { $0 - meanLog }
+      w = logW.map { min(max(Foundation.exp($0), radialWeightRange.lowerBound), radialWeightRange.upperBound) }
+    }
+    return w
   }
 }
 
 /// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
-/// before they are read).
+/// before they are read): (ε, γ) per job, and `maxR` radial weights per job.
 private struct FitResults: @unchecked Sendable {
   let p: UnsafeMutableBufferPointer<(Double, Double)>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double)>) { self.p = p }
+  let w: UnsafeMutableBufferPointer<Double>
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
 }

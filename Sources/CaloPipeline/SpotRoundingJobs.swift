@@ -27,11 +27,14 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// rounding off) at exactly their incident energies with per-shower seeds derivedSeed(seed, 20, g).
 /// - Throws: the model loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
 /// With `widths`, also the per-layer exponents γ (see `SpotRoundingFit`); with `conservingLayerEnergy`
-/// the table's spots share each layer's floor energy (see `SpotRoundingTable`); `maxExponent` bounds γ.
+/// the table's spots share each layer's floor energy (see `SpotRoundingTable`); `maxExponent` bounds γ;
+/// with `radialWeights` each layer's radial profile is first reweighted to the training showers' mean;
+/// `epsilonEnergyExponent` κ makes each shower's ε scale with its layer energy^κ.
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
                                   batchSize: Int = 1000, widths: Bool = true,
                                   conservingLayerEnergy: Bool = true,
-                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent) throws -> SpotRoundingCalibration {
+                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
+                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0) throws -> SpotRoundingCalibration {
   guard count >= 1 else { throw Stage2Error.badInput("--count must be ≥ 1") }
   let (codec, gpt) = try loadModelDirectory(modelDirectory)
   let generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(modelDirectory))
@@ -52,7 +55,8 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
     used += batch.count
   }
   return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
-                                                                  maxExponent: maxExponent), targetOccupancy: fit.targetOccupancy,
+                                                  maxExponent: maxExponent, radialWeights: radialWeights,
+                                                  epsilonEnergyExponent: epsilonEnergyExponent), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 
@@ -60,7 +64,8 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
 /// (the showers they should resemble), at most `limit` rows of each.
 public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?, widths: Bool = true,
                                   conservingLayerEnergy: Bool = true,
-                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent) throws -> SpotRoundingCalibration {
+                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
+                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0) throws -> SpotRoundingCalibration {
   let dense = try ShowerFileReader(path: densePath)
   guard let kind = dense.kind else { throw CaloDataError.unknownVoxelCount(path: densePath, voxels: dense.voxelCount) }
   var fit = SpotRoundingFit(dataset: kind)
@@ -71,7 +76,8 @@ public func calibrateSpotRounding(densePath: String, targetPath: String, limit: 
     used += $0.count
   }
   return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
-                                                                  maxExponent: maxExponent), targetOccupancy: fit.targetOccupancy,
+                                                  maxExponent: maxExponent, radialWeights: radialWeights,
+                                                  epsilonEnergyExponent: epsilonEnergyExponent), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 

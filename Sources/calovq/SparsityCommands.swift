@@ -14,7 +14,11 @@ struct CalibrateSparsityCommand: ParsableCommand {
       fitted so that the mean number of non-empty voxels matches the training showers. Unless \
       --no-widths, each layer is first raised to a power γ and rescaled to its energy (a softmax \
       temperature 1/γ), γ fitted so that the median RMS radius above the dataset's readout \
-      threshold matches the training showers'. The spots drawn in a layer share the energy of its \
+      threshold matches the training showers'. Before that (unless --no-radial-weights) each layer's \
+      radial bins are weighted so that its mean radial profile matches the training showers', since \
+      the few deposits of a sparse layer land where the decoder puts its energy. With \
+      --epsilon-energy-exponent κ a shower's ε in a layer is ε·(E_layer/MeV)^κ, so the number of \
+      deposits grows with the layer's energy as slowly as in the data. The spots drawn in a layer share the energy of its \
       voxels below ε (a layer with such energy but no spot drawn gets one), so every layer keeps its \
       decoded energy exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). \
       Use training (or validation) showers here, never the evaluation reference. \
@@ -36,23 +40,33 @@ struct CalibrateSparsityCommand: ParsableCommand {
   var plainSpots = false
   @Option(help: "Largest exponent γ the width fit may choose (γ > 1 sharpens a layer).")
   var maxExponent: Double = SpotRoundingFit.defaultMaxExponent
+  @Flag(name: .customLong("no-radial-weights"),
+        help: "Do not reweight each layer's radial bins to the training showers' mean radial profile (tables before session 10).")
+  var noRadialWeights = false
+  @Option(help: "κ in [0, 1): each shower's ε scales with its layer energy^κ, so low-energy layers keep more, smaller deposits (0: one ε per energy bin and layer).")
+  var epsilonEnergyExponent: Double = 0
 
   func run() throws {
     try reportingErrors {
       guard (model == nil) != (dense == nil) else { throw CLIError.badArgument("give either --model DIR or --dense FILE") }
       guard count >= 1 else { throw CLIError.badArgument("--count must be ≥ 1") }
+      guard epsilonEnergyExponent >= 0 && epsilonEnergyExponent < 1 else {
+        throw CLIError.badArgument("--epsilon-energy-exponent must be in [0, 1)")
+      }
       guard maxExponent > 0.3 && maxExponent <= 50 else { throw CLIError.badArgument("--max-exponent must be in (0.3, 50]") }
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
         path = out ?? model + "/" + modelSpotRoundingFileName
         cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths,
-                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent)
+                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent, radialWeights: !noRadialWeights,
+                                        epsilonEnergyExponent: epsilonEnergyExponent)
       } else {
         guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
         path = out
         cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths,
-                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent)
+                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent, radialWeights: !noRadialWeights,
+                                        epsilonEnergyExponent: epsilonEnergyExponent)
       }
       try cal.table.save(to: path)
       print(describe(cal))
