@@ -18,7 +18,8 @@
 # s1/trained and model/trained; to train a finished stage 1 further, delete s1/trained and rerun with a
 # larger S1_EPOCHS (it resumes from its checkpoint; stage 2 then starts afresh on the new codes).
 # After stage 2 the model's spot-rounding table is fitted on training showers (calovq
-# calibrate-sparsity); SPOT_ROUNDING=0 measures the dense decoder output instead. CLASSIFIER=0 leaves
+# calibrate-sparsity, with CAL_ARGS as extra flags, e.g. CAL_ARGS="--epsilon-energy-exponent 0.6");
+# SPOT_ROUNDING=0 measures the dense decoder output instead. CLASSIFIER=0 leaves
 # out the high-level classifier test (minutes of CPU) from the evaluation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,7 @@ main() {
   spots=spot-rounding.json
   read -r -a s1args <<< "${S1_ARGS:-}"
   read -r -a s2args <<< "${S2_ARGS:-}"
+  read -r -a calargs <<< "${CAL_ARGS:-}"
   mkdir -p cache "$run"
 
   # Data: seeds 100i (train), 300i (validation), 200i (reference), 400i (floor: the simulator vs itself).
@@ -87,7 +89,7 @@ main() {
   # Sparsity: fit the spot-rounding table on 10,000 training showers (never on the reference), so the
   # dense softmax output gets the training data's number of non-empty voxels per layer and energy.
   if [ "${SPOT_ROUNDING:-1}" = 1 ] && [ ! -f "$run/model/$spots" ]; then
-    "$B" calibrate-sparsity --model "$run/model" --data "cache/$ds-train.h5" --count 10000 > "$run/spot-rounding.txt.tmp"
+    "$B" calibrate-sparsity --model "$run/model" --data "cache/$ds-train.h5" --count 10000 ${calargs[@]+"${calargs[@]}"} > "$run/spot-rounding.txt.tmp"
     mv "$run/spot-rounding.txt.tmp" "$run/spot-rounding.txt"
     rm -f "$run/gen.h5"
   elif [ "${SPOT_ROUNDING:-1}" != 1 ] && [ -f "$run/model/$spots" ]; then

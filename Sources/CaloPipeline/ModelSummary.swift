@@ -57,10 +57,13 @@ public enum ModelSummary {
     lines.append("sampling: " + parts.joined(separator: ", ")
       + (hasSampling ? " (\(modelSamplingFileName))" : " (no \(modelSamplingFileName): the paper's defaults)"))
     if let t = try loadModelSpotRounding(dir) {
-      let spots = t.conservesLayerEnergy == true ? "layer-conserving spots" : "plain spots (each ε)"
-      let exps = t.exponents == nil ? "no layer exponents" : "layer exponents γ"
+      let spots = t.conservesLayerEnergy != true ? "plain spots (each ε)"
+        : t.randomSpotSizes == true ? "layer-conserving spots of random sizes" : "layer-conserving spots"
+      var parts = [spots, t.exponents == nil ? "no layer exponents" : "layer exponents γ"]
+      if t.radialWeights != nil { parts.append("radial weights") }
+      if let k = t.epsilonEnergyExponent { parts.append("ε ∝ E_layer^\(k)") }
       lines.append("output calibration (\(modelSpotRoundingFileName)): \(t.binCount) energy bins × "
-        + "\(t.thresholdsMeV.first?.count ?? 0) layers, \(spots), \(exps)")
+        + "\(t.thresholdsMeV.first?.count ?? 0) layers, " + parts.joined(separator: ", "))
     } else {
       lines.append("output calibration: none (dense decoder output; `calovq calibrate-sparsity` fits one)")
     }

@@ -29,12 +29,14 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// With `widths`, also the per-layer exponents γ (see `SpotRoundingFit`); with `conservingLayerEnergy`
 /// the table's spots share each layer's floor energy (see `SpotRoundingTable`); `maxExponent` bounds γ;
 /// with `radialWeights` each layer's radial profile is first reweighted to the training showers' mean;
-/// `epsilonEnergyExponent` κ makes each shower's ε scale with its layer energy^κ.
+/// `epsilonEnergyExponent` κ makes each shower's ε scale with its layer energy^κ; `randomSpotSizes`
+/// splits each layer's floor between its spots in random proportions.
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
                                   batchSize: Int = 1000, widths: Bool = true,
                                   conservingLayerEnergy: Bool = true,
                                   maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
-                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0) throws -> SpotRoundingCalibration {
+                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0,
+                                  randomSpotSizes: Bool = true) throws -> SpotRoundingCalibration {
   guard count >= 1 else { throw Stage2Error.badInput("--count must be ≥ 1") }
   let (codec, gpt) = try loadModelDirectory(modelDirectory)
   let generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(modelDirectory))
@@ -56,7 +58,7 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
   }
   return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
                                                   maxExponent: maxExponent, radialWeights: radialWeights,
-                                                  epsilonEnergyExponent: epsilonEnergyExponent), targetOccupancy: fit.targetOccupancy,
+                                                  epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: randomSpotSizes), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 
@@ -65,7 +67,8 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
 public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?, widths: Bool = true,
                                   conservingLayerEnergy: Bool = true,
                                   maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
-                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0) throws -> SpotRoundingCalibration {
+                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0,
+                                  randomSpotSizes: Bool = true) throws -> SpotRoundingCalibration {
   let dense = try ShowerFileReader(path: densePath)
   guard let kind = dense.kind else { throw CaloDataError.unknownVoxelCount(path: densePath, voxels: dense.voxelCount) }
   var fit = SpotRoundingFit(dataset: kind)
@@ -77,7 +80,7 @@ public func calibrateSpotRounding(densePath: String, targetPath: String, limit: 
   }
   return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
                                                   maxExponent: maxExponent, radialWeights: radialWeights,
-                                                  epsilonEnergyExponent: epsilonEnergyExponent), targetOccupancy: fit.targetOccupancy,
+                                                  epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: randomSpotSizes), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 

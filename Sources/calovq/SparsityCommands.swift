@@ -18,9 +18,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       radial bins are weighted so that its mean radial profile matches the training showers', since \
       the few deposits of a sparse layer land where the decoder puts its energy. With \
       --epsilon-energy-exponent κ a shower's ε in a layer is ε·(E_layer/MeV)^κ, so the number of \
-      deposits grows with the layer's energy as slowly as in the data. The spots drawn in a layer share the energy of its \
-      voxels below ε (a layer with such energy but no spot drawn gets one), so every layer keeps its \
-      decoded energy exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). \
+      deposits grows with the layer's energy as slowly as in the data. The spots drawn in a layer \
+      share the energy of its voxels below ε in random proportions (--equal-spot-sizes: equally; a \
+      layer with such energy but no spot drawn gets one), so every layer keeps its decoded energy \
+      exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -45,6 +46,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   var noRadialWeights = false
   @Option(help: "κ in [0, 1): each shower's ε scales with its layer energy^κ, so low-energy layers keep more, smaller deposits (0: one ε per energy bin and layer).")
   var epsilonEnergyExponent: Double = 0
+  @Flag(name: .customLong("equal-spot-sizes"),
+        help: "The spots of a layer share its energy below ε equally (tables before session 10) instead of in random proportions.")
+  var equalSpotSizes = false
 
   func run() throws {
     try reportingErrors {
@@ -60,13 +64,13 @@ struct CalibrateSparsityCommand: ParsableCommand {
         path = out ?? model + "/" + modelSpotRoundingFileName
         cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths,
                                     conservingLayerEnergy: !plainSpots, maxExponent: maxExponent, radialWeights: !noRadialWeights,
-                                        epsilonEnergyExponent: epsilonEnergyExponent)
+                                        epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: !equalSpotSizes && !plainSpots)
       } else {
         guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
         path = out
         cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths,
                                     conservingLayerEnergy: !plainSpots, maxExponent: maxExponent, radialWeights: !noRadialWeights,
-                                        epsilonEnergyExponent: epsilonEnergyExponent)
+                                        epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: !equalSpotSizes && !plainSpots)
       }
       try cal.table.save(to: path)
       print(describe(cal))

@@ -114,6 +114,14 @@ final class InfoCommandTests: XCTestCase {
       let g = try ok(["info", global])
       XCTAssertTrue(g.contains("global normalisation") && g.contains(", layer energy 0.3;"), g)
     }
+    // A calibration refitted with today's defaults and κ lists its refinements.
+    let refit = dir.file("refit")
+    try FileManager.default.createDirectory(atPath: refit, withIntermediateDirectories: true)
+    for f in ["stage1.safetensors", "stage2.safetensors"] { try FileManager.default.copyItem(atPath: model + "/" + f, toPath: refit + "/" + f) }
+    _ = try ok(["calibrate-sparsity", "--model", refit, "--data", geometryDir + "/../ds1-photon.h5", "--count", "300",
+                "--epsilon-energy-exponent", "0.5"])
+    let r = try ok(["info", refit])
+    XCTAssertTrue(r.contains("layer-conserving spots of random sizes, layer exponents γ, radial weights, ε ∝ E_layer^0.5"), r)
     // A folder with only one stage names the missing file; shower-file options are refused.
     let half = dir.file("half")
     try FileManager.default.createDirectory(atPath: half, withIntermediateDirectories: true)

@@ -37,6 +37,19 @@ final class SparsityCommandTests: XCTestCase {
     XCTAssertEqual(nonEmpty(r), want, accuracy: 0.05 * want)
     // Every voxel keeps its expected energy, so the totals agree closely.
     XCTAssertEqual(Double(r.reduce(0, +) / dense.reduce(0, +)), 1, accuracy: 0.01)
+
+    // The defaults write radial weights and random spot sizes, no κ; the flags turn them off / set κ.
+    func table(_ name: String) throws -> [String: Any] {
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file(name)))) as! [String: Any]
+    }
+    let t = try table("t.json")
+    XCTAssertNotNil(t["radialWeights"]); XCTAssertEqual(t["randomSpotSizes"] as? Bool, true); XCTAssertNil(t["epsilonEnergyExponent"])
+    let off = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
+                                 "--out", dir.file("t2.json"), "--no-radial-weights", "--equal-spot-sizes",
+                                 "--epsilon-energy-exponent", "0.5"])
+    XCTAssertEqual(off.status, 0, off.stderr)
+    let t2 = try table("t2.json")
+    XCTAssertNil(t2["radialWeights"]); XCTAssertNil(t2["randomSpotSizes"]); XCTAssertEqual(t2["epsilonEnergyExponent"] as? Double, 0.5)
   }
 
   func testBadInputGivesOneErrorLine() throws {
@@ -50,6 +63,8 @@ final class SparsityCommandTests: XCTestCase {
       (["calibrate-sparsity", "--data", dir.file("s.h5"), "--model", dir.file("nomodel")], "stage1.safetensors"),
       (["calibrate-sparsity", "--data", dir.file("s.h5"), "--dense", dir.file("s.h5"), "--out", dir.file("t.json"),
         "--max-exponent", "0.2"], "--max-exponent must be in (0.3, 50]"),
+      (["calibrate-sparsity", "--data", dir.file("s.h5"), "--dense", dir.file("s.h5"), "--out", dir.file("t.json"),
+        "--epsilon-energy-exponent", "1"], "--epsilon-energy-exponent must be in [0, 1)"),
     ]
     for (args, fragment) in cases {
       let r = try CLIRunner.run(args)

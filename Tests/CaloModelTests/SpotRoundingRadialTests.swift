@@ -155,3 +155,44 @@ final class SpotRoundingRadialTests: XCTestCase {
     rejects(t, "[0, 1)")
   }
 }
+
+final class SpotRoundingSizeTests: XCTestCase {
+  let g = DatasetKind.ds2.geometry
+
+  /// Random spot sizes change only the sizes: the same seeds give the same non-empty voxels as equal
+  /// sizes, every layer keeps its energy, and with two spots the larger holds a share uniform in
+  /// [½, 1] (two exponential weights), mean ¾.
+  func testRandomSizesKeepTheSpotsAndTheLayerEnergy() {
+    let v = g.voxelCount, l = 7, o = g.offsets[l], n = 20000
+    var base = [Float](repeating: 0, count: n * v)
+    for i in 0..<n { for k in 0..<8 { base[i * v + o + k] = 0.2 } }
+    let edges = SpotRoundingTable.defaultEdges(for: .ds2)
+    var eps = Array(repeating: Array(repeating: 0.0, count: g.layers.count), count: edges.count - 1)
+    for b in eps.indices { eps[b][l] = 1 }
+    var t = SpotRoundingTable(dataset: .ds2, log10EnergyEdges: edges, thresholdsMeV: eps, conservesLayerEnergy: true)
+    let energies = [Double](repeating: 5000, count: n), seeds = (0..<n).map { UInt64($0 + 11) }
+    var equal = base, random = base
+    t.apply(&equal, energies: energies, seeds: seeds)
+    t.randomSpotSizes = true
+    XCTAssertNoThrow(try t.validate())
+    t.apply(&random, energies: energies, seeds: seeds)
+    var sameSpots = true, worst = 0.0, twoSpot = 0, topShare = 0.0, unequal = 0
+    for i in 0..<n {
+      let a = equal[(i * v + o)..<(i * v + o + 144)], b = random[(i * v + o)..<(i * v + o + 144)]
+      if zip(a, b).contains(where: { ($0 > 0) != ($1 > 0) }) { sameSpots = false }
+      worst = max(worst, abs(Double(b.reduce(0, +)) - 1.6))
+      let spots = b.filter { $0 > 0 }
+      if spots.count == 2 {
+        twoSpot += 1
+        topShare += Double(spots.max()!) / 1.6
+        if abs(spots[0] - spots[1]) > 1e-4 { unequal += 1 }
+      }
+    }
+    XCTAssertTrue(sameSpots, "the sizes draw after the spots: the same voxels are non-empty")
+    XCTAssertLessThan(worst, 1e-5, "the layer keeps its 1.6 MeV")
+    XCTAssertGreaterThan(twoSpot, 1000)
+    XCTAssertEqual(unequal, twoSpot, "random shares are never equal")
+    // Var of U(½, 1) is 1/48; 5σ/√twoSpot < 0.02 for twoSpot > 1000.
+    XCTAssertEqual(topShare / Double(twoSpot), 0.75, accuracy: 0.02)
+  }
+}
