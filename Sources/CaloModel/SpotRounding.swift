@@ -26,6 +26,13 @@
 // draws no spot gets one, chosen with probability ∝ x: every layer keeps its decoded energy exactly,
 // and a layer that holds energy has at least one deposit, as in the data. The ε fit counts that extra
 // spot in its expected occupancy.
+//
+// Three refinements for sparse layers (session 10; measured in Sources/CaloModel/README.md): radial
+// weights bring each layer's mean radial profile to the training showers' before γ (the decoders'
+// profile has gaps and spikes where deposits are sporadic, and the few deposits land where x is);
+// κ scales a shower's ε with its layer energy^κ (the data's deposit count grows more slowly than
+// linearly with the layer's energy); random spot sizes split the floor in exponential proportions
+// instead of equally (equal spots make a ring of deposits symmetric, and its width constant).
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -178,9 +185,10 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Reweights radially (w), sharpens (γ) and spot-rounds (ε) showers (N, voxels) in MeV in place. Shower i draws its uniforms from
-  /// RNG(seed: seeds[i]), one per voxel below its threshold, in voxel order: the same seeds give the
-  /// same showers, whatever the batching.
+  /// Reweights radially (w), sharpens (γ) and spot-rounds (ε) showers (N, voxels) in MeV in place.
+  /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
+  /// order (then, with random spot sizes, one per spot): the same seeds give the same showers,
+  /// whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
@@ -438,7 +446,9 @@ public struct SpotRoundingFit: Sendable {
   /// The fitted table; with `exponents` also γ per (bin, layer) for the angularly segmented layers
   /// (where η/φ widths are defined; the others keep γ = 1). A (bin, layer) keeps ε = 0 and γ = 1 when
   /// either side has no showers there. `conservingLayerEnergy` is written into the table and used by
-  /// the γ fit's trial roundings.
+  /// the γ fit's trial roundings, as are `epsilonEnergyExponent` κ (ε then solved with each shower's
+  /// factor) and `randomSpotSizes` (written only when conserving). With `radialWeights` the weights are
+  /// fitted first (`radialWeights(dense:…)`) and γ and ε on the reweighted layer.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
