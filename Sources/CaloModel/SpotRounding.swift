@@ -105,7 +105,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
 
   /// Checks shapes and values; a table read from disk goes through this before use.
   public func validate() throws {
-    let layers = dataset.geometry.layers.count
+    let g = dataset.geometry, layers = g.layers.count
     guard binCount >= 1, zip(log10EnergyEdges, log10EnergyEdges.dropFirst()).allSatisfy({ $0 < $1 }),
           log10EnergyEdges.allSatisfy(\.isFinite) else {
       throw SpotRoundingError("log10EnergyEdges must be at least two finite, increasing numbers")
@@ -125,7 +125,6 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       }
     }
     if let radialWeights {
-      let g = dataset.geometry
       guard radialWeights.count == binCount,
             radialWeights.allSatisfy({ $0.count == layers && zip($0, g.layers).allSatisfy { $0.count == $1.nR } }) else {
         throw SpotRoundingError("radialWeights must be \(binCount) rows (energy bins) of \(layers) layers, each with one weight per radial bin of \(dataset.rawValue)")
@@ -246,23 +245,21 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       buf[last] = -buf[last]
       spots = 1
     }
-    if conserving && randomSizes && spots > 0 {
-      // Exponential weights, kept negative (spot marks) until the floor is shared out in proportion.
-      var total = 0.0
+    // Random sizes: each spot's mark becomes −w, an exponential weight, and the floor is shared ∝ w.
+    let random = conserving && randomSizes && spots > 0
+    var total = 0.0
+    if random {
       for k in range where buf[k] < 0 {
         let weight = -Foundation.log(1 - rng.uniformDouble())   // 1 − u ∈ (0, 1]: finite
         buf[k] = -Float(Swift.max(weight, 1e-12))
         total += Double(-buf[k])
       }
-      for k in range {
-        if buf[k] < 0 { buf[k] = Float(floor * Double(-buf[k]) / total) } else if buf[k] < t { buf[k] = 0 }
-      }
-      return
     }
-    // Pass 2 sizes: spots hold ε (plain) or an equal share of the floor (conserving); the rest become 0.
+    // Pass 2 sizes: spots hold ε (plain), an equal share of the floor (conserving) or their share ∝ w
+    // (random sizes); the rest become 0.
     let size = conserving && spots > 0 ? Float(floor / Double(spots)) : t
     for k in range {
-      if buf[k] < 0 { buf[k] = size } else if buf[k] < t { buf[k] = 0 }
+      if buf[k] < 0 { buf[k] = random ? Float(floor * Double(-buf[k]) / total) : size } else if buf[k] < t { buf[k] = 0 }
     }
   }
 
@@ -582,6 +579,38 @@ public struct SpotRoundingFit: Sendable {
       w = logW.map { min(max(Foundation.exp($0), radialWeightRange.lowerBound), radialWeightRange.upperBound) }
     }
     return w
+  }
+}
+
+/// The choices of a `SpotRoundingFit.table` fit, in one value so that `calovq calibrate-sparsity` and
+/// both calibration jobs hand them on unchanged. Defaults: the command's (γ, layer-conserving spots of
+/// random sizes, radial weights, no κ).
+public struct SpotRoundingFitOptions: Sendable, Equatable {
+  public var exponents: Bool
+  public var conservingLayerEnergy: Bool
+  public var maxExponent: Double
+  public var radialWeights: Bool
+  public var epsilonEnergyExponent: Double
+  public var randomSpotSizes: Bool
+
+  public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
+              maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
+              epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true) {
+    self.exponents = exponents
+    self.conservingLayerEnergy = conservingLayerEnergy
+    self.maxExponent = maxExponent
+    self.radialWeights = radialWeights
+    self.epsilonEnergyExponent = epsilonEnergyExponent
+    self.randomSpotSizes = randomSpotSizes
+  }
+}
+
+extension SpotRoundingFit {
+  /// `table(exponents:…)` with the choices of `options`.
+  public func table(_ options: SpotRoundingFitOptions) -> SpotRoundingTable {
+    table(exponents: options.exponents, conservingLayerEnergy: options.conservingLayerEnergy,
+          maxExponent: options.maxExponent, radialWeights: options.radialWeights,
+          epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes)
   }
 }
 

@@ -26,17 +26,11 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// `count` rows of `dataPath` are the target, and the model generates `count` dense showers (spot
 /// rounding off) at exactly their incident energies with per-shower seeds derivedSeed(seed, 20, g).
 /// - Throws: the model loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
-/// With `widths`, also the per-layer exponents γ (see `SpotRoundingFit`); with `conservingLayerEnergy`
-/// the table's spots share each layer's floor energy (see `SpotRoundingTable`); `maxExponent` bounds γ;
-/// with `radialWeights` each layer's radial profile is first reweighted to the training showers' mean;
-/// `epsilonEnergyExponent` κ makes each shower's ε scale with its layer energy^κ; `randomSpotSizes`
-/// splits each layer's floor between its spots in random proportions.
+/// `options` chooses what is fitted (γ, conserving spots and their sizes, radial weights, κ; see
+/// `SpotRoundingFit` and `SpotRoundingTable`).
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
-                                  batchSize: Int = 1000, widths: Bool = true,
-                                  conservingLayerEnergy: Bool = true,
-                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
-                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0,
-                                  randomSpotSizes: Bool = true) throws -> SpotRoundingCalibration {
+                                  batchSize: Int = 1000,
+                                  options: SpotRoundingFitOptions = SpotRoundingFitOptions()) throws -> SpotRoundingCalibration {
   guard count >= 1 else { throw Stage2Error.badInput("--count must be ≥ 1") }
   let (codec, gpt) = try loadModelDirectory(modelDirectory)
   let generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(modelDirectory))
@@ -56,19 +50,14 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
     }
     used += batch.count
   }
-  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
-                                                  maxExponent: maxExponent, radialWeights: radialWeights,
-                                                  epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: randomSpotSizes), targetOccupancy: fit.targetOccupancy,
+  return SpotRoundingCalibration(table: fit.table(options), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 
 /// Fits a table from two files: `densePath` (e.g. stage-1 reconstructions) against `targetPath`
 /// (the showers they should resemble), at most `limit` rows of each.
-public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?, widths: Bool = true,
-                                  conservingLayerEnergy: Bool = true,
-                                  maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
-                                  radialWeights: Bool = true, epsilonEnergyExponent: Double = 0,
-                                  randomSpotSizes: Bool = true) throws -> SpotRoundingCalibration {
+public func calibrateSpotRounding(densePath: String, targetPath: String, limit: Int?,
+                                  options: SpotRoundingFitOptions = SpotRoundingFitOptions()) throws -> SpotRoundingCalibration {
   let dense = try ShowerFileReader(path: densePath)
   guard let kind = dense.kind else { throw CaloDataError.unknownVoxelCount(path: densePath, voxels: dense.voxelCount) }
   var fit = SpotRoundingFit(dataset: kind)
@@ -78,9 +67,7 @@ public func calibrateSpotRounding(densePath: String, targetPath: String, limit: 
     fit.addTarget(showers: $0.showers, energies: $0.energies)
     used += $0.count
   }
-  return SpotRoundingCalibration(table: fit.table(exponents: widths, conservingLayerEnergy: conservingLayerEnergy,
-                                                  maxExponent: maxExponent, radialWeights: radialWeights,
-                                                  epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: randomSpotSizes), targetOccupancy: fit.targetOccupancy,
+  return SpotRoundingCalibration(table: fit.table(options), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used)
 }
 

@@ -58,19 +58,18 @@ struct CalibrateSparsityCommand: ParsableCommand {
         throw CLIError.badArgument("--epsilon-energy-exponent must be in [0, 1)")
       }
       guard maxExponent > 0.3 && maxExponent <= 50 else { throw CLIError.badArgument("--max-exponent must be in (0.3, 50]") }
+      let options = SpotRoundingFitOptions(exponents: !noWidths, conservingLayerEnergy: !plainSpots, maxExponent: maxExponent,
+                                           radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
+                                           randomSpotSizes: !equalSpotSizes)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
         path = out ?? model + "/" + modelSpotRoundingFileName
-        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, widths: !noWidths,
-                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent, radialWeights: !noRadialWeights,
-                                        epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: !equalSpotSizes && !plainSpots)
+        cal = try calibrateSpotRounding(modelDirectory: model, dataPath: data, count: count, seed: seed, options: options)
       } else {
         guard let out else { throw CLIError.badArgument("--dense needs --out FILE for the table") }
         path = out
-        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, widths: !noWidths,
-                                    conservingLayerEnergy: !plainSpots, maxExponent: maxExponent, radialWeights: !noRadialWeights,
-                                        epsilonEnergyExponent: epsilonEnergyExponent, randomSpotSizes: !equalSpotSizes && !plainSpots)
+        cal = try calibrateSpotRounding(densePath: dense!, targetPath: data, limit: count, options: options)
       }
       try cal.table.save(to: path)
       print(describe(cal))
