@@ -66,7 +66,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// (independent exponential weights, i.e. a uniformly random split) instead of equally (nil or false).
   /// Why: equal spots make a layer whose floor is spread over a ring of angles perfectly symmetric, so its
   /// η/φ width is the ring's geometric one in almost every shower (ds2 layer-wise, layer 2: median width
-  /// 1.65 mm, interquartile range 1.64–1.91, against the data's 1.81, 1.49–2.56; the largest deposit of
+  /// 1.65 mm, interquartile range 1.62–1.91, against the data's 1.81, 1.49–2.56; the largest deposit of
   /// the innermost ring holds a median 8 % of its energy against the data's 27 %).
   public var randomSpotSizes: Bool?
 
@@ -560,7 +560,7 @@ public struct SpotRoundingFit: Sendable {
   /// w_r ← w_r · (p_target(r) / p_dense(r))^½ (the per-shower rescale couples the bins, so a full step
   /// overshoots), each followed by scaling the weights to geometric mean 1 and clamping them to
   /// `radialWeightRange`. Why: the dense decoders' mean radial profile in sparse layers has gaps and
-  /// spikes (ds2 layer-wise, layer 30: 0.11 / 0.61 / 0.07 / 0.002 / 0.16 in the first five radial bins
+  /// spikes (ds2 layer-wise stage-1 reconstruction, layer 30: 0.11 / 0.61 / 0.07 / 0.002 / 0.16 in the first five radial bins
   /// against the data's 0.36 / 0.21 / 0.15 / 0.10 / 0.07), and spot rounding draws the few deposits of
   /// such a layer ∝ x, so they land at the decoder's radii, not the data's.
   static func radialWeights(dense x: [Float], showers n: Int, target t: [Float], targetShowers nt: Int, nR: Int) -> [Double] {
