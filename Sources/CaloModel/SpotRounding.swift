@@ -33,6 +33,12 @@
 // κ scales a shower's ε with its layer energy^κ (the data's deposit count grows more slowly than
 // linearly with the layer's energy); random spot sizes split the floor in exponential proportions
 // instead of equally (equal spots make a ring of deposits symmetric, and its width constant).
+//
+// A fourth (session 11): angular spread. Where a ring's voxels are all above ε they are not rounded,
+// and the decoder's near-equal values make the ring symmetric in every shower (ds2 layer-wise, layer 2
+// above 100 GeV: the 16 voxels of the innermost ring vary by 5 % around their mean against the data's
+// 92 %), so the η/φ widths barely fluctuate. Each voxel is multiplied by a lognormal factor of spread σ
+// fitted per (bin, layer), and each ring rescaled to its energy: the radial profile and layer energy stay.
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -69,10 +75,16 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// 1.65 mm, interquartile range 1.62–1.91, against the data's 1.81, 1.49–2.56; the largest deposit of
   /// the innermost ring holds a median 8 % of its energy against the data's 27 %).
   public var randomSpotSizes: Bool?
+  /// σ, [bin][layer]: after γ and before rounding, each voxel of the layer is multiplied by
+  /// exp(σ·z − σ²/2), z ~ N(0, 1) (a lognormal factor of mean 1), and each ring rescaled to its old sum,
+  /// so only the angular distribution changes (0 = unchanged; nil = 0 everywhere, tables written before
+  /// this field existed). The factors come from their own stream (`angularSpreadSeed`), so the rounding
+  /// draws the same uniforms as without them.
+  public var angularSpreads: [[Double]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
-              randomSpotSizes: Bool? = nil) {
+              randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -81,6 +93,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.radialWeights = radialWeights
     self.epsilonEnergyExponent = epsilonEnergyExponent
     self.randomSpotSizes = randomSpotSizes
+    self.angularSpreads = angularSpreads
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -136,6 +149,42 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     if let k = epsilonEnergyExponent, !(k >= 0 && k < 1) {
       throw SpotRoundingError("epsilonEnergyExponent must be in [0, 1)")
     }
+    if let angularSpreads {
+      guard angularSpreads.count == binCount, angularSpreads.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("angularSpreads must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      guard angularSpreads.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxAngularSpread } }) else {
+        throw SpotRoundingError("angularSpreads must be in [0, \(Self.maxAngularSpread)]")
+      }
+    }
+  }
+
+  /// Upper end of σ (the fit's search range and the validation bound): at σ = 3 one voxel of a ring
+  /// already takes most of it.
+  public static let maxAngularSpread = 3.0
+
+  /// The seed of shower `seed`'s angular-spread stream: a fixed odd offset, so it is a different
+  /// SplitMix64 start than the rounding's.
+  @inline(__always)
+  static func angularSpreadSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x5DEE_CE66_D1CE_4E5B }
+
+  /// Multiplies each voxel > 0 of one layer (radius fastest, `nR` radial bins) by exp(σ·z − σ²/2), one
+  /// normal z per such voxel in order, and rescales each ring (radial bin) to its old sum. σ = 0, a
+  /// layer without angular bins or an empty layer: unchanged (and nothing drawn).
+  @inline(__always)
+  static func spreadAngles(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, sigma: Double, rng: inout RNG) {
+    guard sigma > 0, nR > 0, range.count > nR else { return }
+    var before = [Double](repeating: 0, count: nR), after = before
+    let shift = sigma * sigma / 2
+    for (j, k) in range.enumerated() where buf[k] > 0 {
+      let y = Double(buf[k]) * Foundation.exp(sigma * Double(rng.normal()) - shift)
+      before[j % nR] += Double(buf[k])
+      after[j % nR] += y
+      buf[k] = Float(y)
+    }
+    for (j, k) in range.enumerated() where buf[k] > 0 {
+      buf[k] = Float(Double(buf[k]) * before[j % nR] / after[j % nR])   // after > 0 wherever buf[k] > 0
+    }
   }
 
   /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
@@ -184,10 +233,11 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Reweights radially (w), sharpens (γ) and spot-rounds (ε) showers (N, voxels) in MeV in place.
-  /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
-  /// order (then, with random spot sizes, one per spot): the same seeds give the same showers,
-  /// whatever the batching.
+  /// Reweights radially (w), sharpens (γ), spreads the angles (σ) and spot-rounds (ε) showers (N,
+  /// voxels) in MeV in place. Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below
+  /// its threshold in voxel order (then, with random spot sizes, one per spot), and its angular factors
+  /// from RNG(seed: angularSpreadSeed(seeds[i])): the same seeds give the same showers, whatever the
+  /// batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
@@ -202,6 +252,13 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         }
         if let gammas = exponents?[b] {
           for l in g.layers.indices { Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gammas[l]) }
+        }
+        if let sigmas = angularSpreads?[b] {
+          var spreadRNG = RNG(seed: Self.angularSpreadSeed(seeds[i]))
+          for l in g.layers.indices where sigmas[l] > 0 {
+            Self.spreadAngles(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
+                              sigma: sigmas[l], rng: &spreadRNG)
+          }
         }
         for l in g.layers.indices where eps[l] > 0 {
           let range = (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])
@@ -436,6 +493,36 @@ public struct SpotRoundingFit: Sendable {
     return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
   }
 
+  /// Mean over showers of a layer's angular variation: each ring's coefficient of variation over its
+  /// angular bins (standard deviation / mean of the voxels, counting those ≥ `threshold`), weighted by
+  /// the ring's energy. Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥
+  /// `threshold` are left out (NaN if none is left). One voxel of nA holding the ring gives √(nA − 1),
+  /// equal voxels 0.
+  static func meanAngularCV(_ x: [Float], showers n: Int, nR: Int, threshold: Float) -> Double {
+    let w = x.count / n, nA = w / nR
+    guard nA > 1 else { return .nan }
+    var sum = 0.0, used = 0
+    var s1 = [Double](repeating: 0, count: nR), s2 = s1
+    for i in 0..<n {
+      for r in 0..<nR { s1[r] = 0; s2[r] = 0 }
+      for k in 0..<w where x[i * w + k] >= threshold {
+        let v = Double(x[i * w + k])
+        s1[k % nR] += v; s2[k % nR] += v * v
+      }
+      let total = s1.reduce(0, +)
+      guard total > 0 else { continue }
+      var weighted = 0.0
+      for r in 0..<nR where s1[r] > 0 {
+        let mean = s1[r] / Double(nA)
+        let variance = Swift.max(0, s2[r] / Double(nA) - mean * mean)
+        weighted += s1[r] * variance.squareRoot() / mean
+      }
+      sum += weighted / total
+      used += 1
+    }
+    return used > 0 ? sum / Double(used) : .nan
+  }
+
   /// Default upper end of the γ search (`table(maxExponent:)`). A pion's first layers are mostly one
   /// MIP deposit (median one non-empty voxel in ds1-pion layer 1); their γ fits end at this bound.
   public static let defaultMaxExponent = 2.0
@@ -445,24 +532,27 @@ public struct SpotRoundingFit: Sendable {
   /// either side has no showers there. `conservingLayerEnergy` is written into the table and used by
   /// the γ fit's trial roundings, as are `epsilonEnergyExponent` κ (ε then solved with each shower's
   /// factor) and `randomSpotSizes` (written only when conserving). With `radialWeights` the weights are
-  /// fitted first (`radialWeights(dense:…)`) and γ and ε on the reweighted layer.
+  /// fitted first (`radialWeights(dense:…)`) and γ and ε on the reweighted layer. With `angularSpreads`
+  /// (and `exponents`, whose layers it shares) σ is fitted after γ, by bisection for the target's
+  /// `meanAngularCV`, and ε on the spread layer.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
-                    randomSpotSizes randomSizes: Bool = false) -> SpotRoundingTable {
+                    randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
     let threshold = Float(dataset.voxelThresholdMeV)
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
+    var spread = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
     let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
       targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
     }
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
-    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: max(jobs.count, 1)),
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
     defer { results.p.deallocate(); results.w.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
@@ -482,15 +572,20 @@ public struct SpotRoundingFit: Sendable {
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0)
         return
       }
       let w = lay.voxelCount
-      // The median RMS radius after sharpening by γ and rounding, with one fixed stream.
-      func trial(_ g: Double) -> (radius: Double, eps: Double) {
+      // Sharpened by γ, spread by σ and rounded, each with one fixed stream (common random numbers, so
+      // the statistics move smoothly with γ and σ); returns the values and their ε.
+      func trial(_ g: Double, _ sigma: Double) -> (y: [Float], eps: Double) {
         var y = x
         y.withUnsafeMutableBufferPointer { buf in
           for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
+          if sigma > 0 {
+            var rng = RNG(seed: UInt64(b * 1000 + l) &+ 7)
+            for i in 0..<n { SpotRoundingTable.spreadAngles(buf, (i * w)..<((i + 1) * w), nR: lay.nR, sigma: sigma, rng: &rng) }
+          }
         }
         let e = Self.epsilon(y, showers: n, want: want, conserving: conserve, kappa: kappa)
         if e > 0 {
@@ -503,26 +598,47 @@ public struct SpotRoundingFit: Sendable {
             }
           }
         }
-        return (Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold), e)
+        return (y, e)
       }
+      func radius(_ y: [Float]) -> Double { Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold) }
       // Smaller γ spreads the layer (larger radius): bisect for the target's median.
       var lo = 0.3, hi = maxExponent   // γ at a bound means the target is out of reach
       for _ in 0..<10 {
         let mid = 0.5 * (lo + hi)
-        let r = trial(mid).radius
+        let r = radius(trial(mid, 0).y)
         if r.isNaN || r > goal { lo = mid } else { hi = mid }
       }
       let g = 0.5 * (lo + hi)
-      results.p[j] = (trial(g).eps, g)
+      // σ (ring-wise, so the radius stays): larger σ, larger angular variation; bisect for the target's
+      // mean, or keep 0 when the rounded layer already varies as much.
+      var sigma = 0.0
+      if fitSpreads {
+        let goalCV = Self.meanAngularCV(t, showers: nt, nR: lay.nR, threshold: threshold)
+        func cv(_ s: Double) -> Double { Self.meanAngularCV(trial(g, s).y, showers: n, nR: lay.nR, threshold: threshold) }
+        let c0 = goalCV.isFinite ? cv(0) : .nan
+        if c0.isFinite, c0 < goalCV {
+          var lo = 0.0, hi = SpotRoundingTable.maxAngularSpread
+          for _ in 0..<10 {
+            let mid = 0.5 * (lo + hi)
+            let c = cv(mid)
+            if c.isNaN || c < goalCV { lo = mid } else { hi = mid }
+          }
+          // At the bound the target is out of reach (a sparse layer whose deposits vary more than any
+          // σ makes them): leave the layer as rounded rather than distort it for nothing.
+          sigma = hi < SpotRoundingTable.maxAngularSpread ? 0.5 * (lo + hi) : 0
+        }
+      }
+      results.p[j] = (trial(g, sigma).eps, g, sigma)
     }
     for (j, (b, l)) in jobs.enumerated() {
-      (eps[b][l], gam[b][l]) = results.p[j]
+      (eps[b][l], gam[b][l], spread[b][l]) = results.p[j]
       for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
     }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
                              exponents: fitExponents ? gam : nil, conservesLayerEnergy: conserve ? true : nil,
                              radialWeights: fitWeights ? rw : nil, epsilonEnergyExponent: kappa != 0 ? kappa : nil,
-                             randomSpotSizes: conserve && randomSizes ? true : nil)
+                             randomSpotSizes: conserve && randomSizes ? true : nil,
+                             angularSpreads: fitSpreads && fitExponents ? spread : nil)
   }
 
   /// Mean over showers of each radial bin's share of the layer (values `x`, n showers × nR·nA, radius
@@ -584,7 +700,7 @@ public struct SpotRoundingFit: Sendable {
 
 /// The choices of a `SpotRoundingFit.table` fit, in one value so that `calovq calibrate-sparsity` and
 /// both calibration jobs hand them on unchanged. Defaults: the command's (γ, layer-conserving spots of
-/// random sizes, radial weights, no κ).
+/// random sizes, radial weights, angular spreads, no κ).
 public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var exponents: Bool
   public var conservingLayerEnergy: Bool
@@ -592,16 +708,18 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var radialWeights: Bool
   public var epsilonEnergyExponent: Double
   public var randomSpotSizes: Bool
+  public var angularSpreads: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
-              epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true) {
+              epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
     self.radialWeights = radialWeights
     self.epsilonEnergyExponent = epsilonEnergyExponent
     self.randomSpotSizes = randomSpotSizes
+    self.angularSpreads = angularSpreads
   }
 }
 
@@ -610,14 +728,15 @@ extension SpotRoundingFit {
   public func table(_ options: SpotRoundingFitOptions) -> SpotRoundingTable {
     table(exponents: options.exponents, conservingLayerEnergy: options.conservingLayerEnergy,
           maxExponent: options.maxExponent, radialWeights: options.radialWeights,
-          epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes)
+          epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
+          angularSpreads: options.angularSpreads)
   }
 }
 
 /// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
-/// before they are read): (ε, γ) per job, and `maxR` radial weights per job.
+/// before they are read): (ε, γ, σ) per job, and `maxR` radial weights per job.
 private struct FitResults: @unchecked Sendable {
-  let p: UnsafeMutableBufferPointer<(Double, Double)>
+  let p: UnsafeMutableBufferPointer<(Double, Double, Double)>
   let w: UnsafeMutableBufferPointer<Double>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
 }

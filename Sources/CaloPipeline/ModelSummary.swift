@@ -62,6 +62,7 @@ public enum ModelSummary {
       var parts = [spots, t.exponents == nil ? "no layer exponents" : "layer exponents γ"]
       if t.radialWeights != nil { parts.append("radial weights") }
       if let k = t.epsilonEnergyExponent { parts.append("ε ∝ E_layer^\(k)") }
+      if t.angularSpreads != nil { parts.append("angular spreads σ") }
       lines.append("output calibration (\(modelSpotRoundingFileName)): \(t.binCount) energy bins × "
         + "\(t.thresholdsMeV.first?.count ?? 0) layers, " + parts.joined(separator: ", "))
     } else {

@@ -21,7 +21,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       deposits grows with the layer's energy as slowly as in the data. The spots drawn in a layer \
       share the energy of its voxels below ε in random proportions (--equal-spot-sizes: equally; a \
       layer with such energy but no spot drawn gets one), so every layer keeps its decoded energy \
-      exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). \
+      exactly; --plain-spots gives each spot ε instead (expected energy kept per voxel). Between γ \
+      and the rounding (unless --no-angular-spread) each voxel is multiplied by a lognormal factor of \
+      spread σ and each ring rescaled to its energy, σ fitted so that the energy-weighted angular \
+      variation of the rings matches the training showers' (the decoders make rings too symmetric). \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -49,6 +52,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("equal-spot-sizes"),
         help: "The spots of a layer share its energy below ε equally (tables before session 10) instead of in random proportions.")
   var equalSpotSizes = false
+  @Flag(name: .customLong("no-angular-spread"),
+        help: "Do not spread each ring's voxels by fitted lognormal factors (tables before session 11).")
+  var noAngularSpread = false
 
   func run() throws {
     try reportingErrors {
@@ -60,7 +66,7 @@ struct CalibrateSparsityCommand: ParsableCommand {
       guard maxExponent > 0.3 && maxExponent <= 50 else { throw CLIError.badArgument("--max-exponent must be in (0.3, 50]") }
       let options = SpotRoundingFitOptions(exponents: !noWidths, conservingLayerEnergy: !plainSpots, maxExponent: maxExponent,
                                            radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
-                                           randomSpotSizes: !equalSpotSizes)
+                                           randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -88,7 +94,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
       var cells: [String] = []
       for l in g.relevantLayerIndices {
         cells.append(String(format: "L%d %.0f/%.0f ε %.3g γ %.2f", g.layers[l].id, c.targetOccupancy[b][l], c.denseOccupancy[b][l],
-                            t.thresholdsMeV[b][l], t.exponents?[b][l] ?? 1))
+                            t.thresholdsMeV[b][l], t.exponents?[b][l] ?? 1)
+                     + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? ""))
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }
