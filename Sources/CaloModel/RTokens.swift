@@ -49,14 +49,22 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// the GPT must learn the whole distribution in the second digit. Measured on ds1-pion it fixes that
   /// but is worse overall (GPT/README.md), so presets stay linear. Old model files have no such key.
   public let logMin: Double?
+  /// With `logMin`: true keeps the linear quantiser for value 0, the total R (the only value in global
+  /// mode, the sum in layer-wise mode), and uses the logarithmic one for the layers (nil or false: log
+  /// for every value). Why: the total sits near 1, where a log level of the leading digit is 1.9 % wide
+  /// (ln(3/1e-8)/1024) — wider than the data's whole spread at high energy (ds2, 0.6–1 TeV: standard
+  /// deviation 0.5 %) — so the shape lives in the second digit, which a small GPT learns nearly uniform
+  /// (ds2 layer-wise, all-log GPT: generated E_tot/E_inc spread evenly within its leading levels, 10–90 %
+  /// range 0.976–1.005 at 0.3–1 TeV against the data's 0.981–0.997). A linear leading digit is 0.29 %.
+  public let linearTotal: Bool?
 
   /// Creates a tokenizer with `tokensPerValue` full tokens (bits = 10 · tokensPerValue).
-  public init(mode: Mode, tokensPerValue: Int, rMax: Double, logMin: Double? = nil) {
-    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax, logMin: logMin)
+  public init(mode: Mode, tokensPerValue: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil) {
+    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax, logMin: logMin, linearTotal: linearTotal)
   }
 
   /// Creates a tokenizer with a bit count (the reference's `R_bits`); tokensPerValue = ceil(bits/10).
-  public init(mode: Mode, bits: Int, rMax: Double, logMin: Double? = nil) {
+  public init(mode: Mode, bits: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil) {
     precondition(bits > 0 && bits <= 60, "RTokenizer: bits must be in 1...60, got \(bits)")
     precondition(rMax > 0, "RTokenizer: rMax must be positive, got \(rMax)")
     if let m = logMin { precondition(m > 0 && m < rMax, "RTokenizer: logMin must be in (0, rMax), got \(m)") }
@@ -66,18 +74,24 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     self.tokensPerValue = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
     self.rMax = rMax
     self.logMin = logMin
+    self.linearTotal = logMin != nil && linearTotal == true ? true : nil
   }
 
-  /// The same tokenisation with a logarithmic quantiser from `logMin` to rMax (nil: linear).
-  public func withLogMin(_ logMin: Double?) -> RTokenizer {
-    RTokenizer(mode: mode, bits: bits, rMax: rMax, logMin: logMin)
+  /// The same tokenisation with a logarithmic quantiser from `logMin` to rMax (nil: linear), for the
+  /// layers only when `linearTotal`.
+  public func withLogMin(_ logMin: Double?, linearTotal: Bool = false) -> RTokenizer {
+    RTokenizer(mode: mode, bits: bits, rMax: rMax, logMin: logMin, linearTotal: linearTotal)
   }
 
-  /// "linear" or "log 1e-08…3", for logs and reports.
+  /// "linear 0…3.0", "log 1e-08…3.0" or "log 1e-08…3.0 (total: linear 0…3.0)", for logs and reports.
   public var quantiserDescription: String {
     guard let m = logMin else { return "linear 0…\(rMax)" }
-    return "log \(m)…\(rMax)"
+    return "log \(m)…\(rMax)" + (linearTotal == true ? " (total: linear 0…\(rMax))" : "")
   }
+
+  /// The lower end of the log quantiser of tokenised value `v` (0 = the total), nil where it is linear.
+  @inline(__always)
+  public func logMin(ofValue v: Int) -> Double? { v == 0 && linearTotal == true ? nil : logMin }
 
   /// Number of ratios the stage-1 model reports per shower (1 global, or the number of layers).
   public var ratiosPerShower: Int {
@@ -104,7 +118,12 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// Quantiser level of one value: floor(2^bits · R / rMax) in Float32, clipped to [0, 2^bits − 1].
   /// NaN maps to 0. Logarithmic (`logMin` set): 0 for R ≤ logMin, else
   /// 1 + floor((2^bits − 1) · ln(R / logMin) / ln(rMax / logMin)) in Double, clipped to 2^bits − 1.
-  public func level(_ r: Float) -> Int {
+  public func level(_ r: Float) -> Int { level(r, logMin: logMin) }
+
+  /// `level` of tokenised value `v` (0 = the total), with its own quantiser.
+  public func level(_ r: Float, ofValue v: Int) -> Int { level(r, logMin: logMin(ofValue: v)) }
+
+  private func level(_ r: Float, logMin: Double?) -> Int {
     if let m = logMin {
       guard r.isFinite else { return r == .infinity ? maxLevel : 0 }
       if Double(r) <= m { return 0 }
@@ -138,13 +157,19 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     return Swift.min(q, maxLevel)
   }
 
-  /// Tokens of one value.
+  /// Tokens of one value (the layers' quantiser; `ofValue` for a given value).
   public func encodeValue(_ r: Float) -> [Int32] { digits(level(r)) }
+  public func encodeValue(_ r: Float, ofValue v: Int) -> [Int32] { digits(level(r, ofValue: v)) }
 
   /// Decoded value of a level: q / 2^bits · rMax (Double arithmetic, returned as Float).
   /// Logarithmic: 0 for level 0, else the geometric middle of the level's range,
   /// logMin · (rMax / logMin)^((q − ½) / (2^bits − 1)).
-  public func value(level q: Int) -> Float {
+  public func value(level q: Int) -> Float { value(level: q, logMin: logMin) }
+
+  /// `value(level:)` of tokenised value `v` (0 = the total), with its own quantiser.
+  public func value(level q: Int, ofValue v: Int) -> Float { value(level: q, logMin: logMin(ofValue: v)) }
+
+  private func value(level q: Int, logMin: Double?) -> Float {
     if let m = logMin {
       guard q > 0 else { return 0 }
       return Float(m * Foundation.pow(rMax / m, (Double(q) - 0.5) / Double(maxLevel)))
@@ -152,8 +177,11 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     return Float(Double(q) / Double(1 << bits) * rMax)
   }
 
-  /// Decoded value of one value's tokens.
+  /// Decoded value of one value's tokens (the layers' quantiser; `ofValue` for a given value).
   public func decodeValue(_ tokens: ArraySlice<Int32>) -> Float { value(level: level(digits: tokens)) }
+  public func decodeValue(_ tokens: ArraySlice<Int32>, ofValue v: Int) -> Float {
+    value(level: level(digits: tokens), ofValue: v)
+  }
 
   /// Auxiliary tokens of N showers.
   /// - Parameter ratios: (N, ratiosPerShower) row-major: the total R (global) or each layer's R.
@@ -170,9 +198,11 @@ public struct RTokenizer: Codable, Sendable, Equatable {
         // The leading value is the sum of the layer ratios (Float32 sum, as the reference's torch sum).
         var total: Float = 0
         for r in row { total += r }
-        out += encodeValue(total)
+        out += encodeValue(total, ofValue: 0)
+        for r in row { out += encodeValue(r, ofValue: 1) }
+      } else {
+        out += encodeValue(row[row.startIndex], ofValue: 0)
       }
-      for r in row { out += encodeValue(r) }
     }
     return out
   }
@@ -193,14 +223,14 @@ public struct RTokenizer: Codable, Sendable, Equatable {
       let base = s * tokenCount
       switch mode {
       case .global:
-        out.append(decodeValue(tokens[base..<(base + tpv)]))
+        out.append(decodeValue(tokens[base..<(base + tpv)], ofValue: 0))
       case let .layerwise(layers):
-        let total = decodeValue(tokens[base..<(base + tpv)])
+        let total = decodeValue(tokens[base..<(base + tpv)], ofValue: 0)
         var layerR = [Float](repeating: 0, count: layers)
         var sum: Float = 0
         for l in 0..<layers {
           let o = base + (l + 1) * tpv
-          layerR[l] = decodeValue(tokens[o..<(o + tpv)])
+          layerR[l] = decodeValue(tokens[o..<(o + tpv)], ofValue: l + 1)
           sum += layerR[l]
         }
         let f: Float = sum > 0 ? total / sum : 1
@@ -216,7 +246,7 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// - Parameter limits: one upper bound per tokenised value (valueCount entries).
   public func maxToken(at position: Int, prefix: ArraySlice<Int32>, limits: [Float]) -> Int {
     let v = position / tokensPerValue, d = position % tokensPerValue
-    let qMax = level(limits[v])
+    let qMax = level(limits[v], ofValue: v)
     let limitDigits = digits(qMax)
     // If every more significant digit equals the limit's, this digit is bounded by the limit's digit.
     let start = position - d

@@ -52,6 +52,8 @@ public struct Stage2TrainOptions: Sendable {
   public var resume = false
   /// Lower end of a logarithmic R quantiser (nil: the preset's linear one, as the reference).
   public var rLogMin: Double?
+  /// With `rLogMin`: the total R keeps the linear quantiser, the layers use the log one.
+  public var rLinearTotal = false
 
   public init(dataPath: String, outDir: String) {
     self.dataPath = dataPath
@@ -181,7 +183,7 @@ public final class Stage2Trainer {
     let nR = try codec.rValues(energies: probe.energies, showers: probe.showers).count
     let L = codec.latentShape.reduce(1, *)
     var cfg = try GPTPresets.config(dataset: ds, layerwise: nR > 1, preset: options.preset, latentLength: L)
-    cfg.rTokens = cfg.rTokens.withLogMin(options.rLogMin)
+    cfg.rTokens = cfg.rTokens.withLogMin(options.rLogMin, linearTotal: options.rLinearTotal)
     guard cfg.rTokens.ratiosPerShower == nR else {
       throw Stage2Error.mismatch("the stage-1 model gives \(nR) R values per shower, the \(ds.rawValue) GPT expects \(cfg.rTokens.ratiosPerShower)")
     }
@@ -209,7 +211,7 @@ public final class Stage2Trainer {
       // Track the tokenised values' range for the optional sampling constraint.
       for v in 0..<cfg.rTokens.valueCount {
         let tpv = cfg.rTokens.tokensPerValue
-        let val = cfg.rTokens.decodeValue(aux[(s * A + v * tpv)..<(s * A + (v + 1) * tpv)])
+        let val = cfg.rTokens.decodeValue(aux[(s * A + v * tpv)..<(s * A + (v + 1) * tpv)], ofValue: v)
         rSeenMax[v] = max(rSeenMax[v], val)
       }
     }

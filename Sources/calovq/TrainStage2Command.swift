@@ -29,8 +29,8 @@ struct TrainStage2Command: ParsableCommand {
   @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
   @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
   @Option(help: ArgumentHelp(
-    "R quantiser: linear (the reference) or log (levels even in log R from --r-log-min to rMax).",
-    discussion: "log keeps small layer energies, e.g. a pion's MIP in the first layers at TeV energies."))
+    "R quantiser: linear (the reference), log (levels even in log R from --r-log-min to rMax) or log-layers (log for the layer ratios, linear for the total).",
+    discussion: "log keeps small layer energies, e.g. a pion's MIP in the first layers at TeV energies; log-layers also keeps the total's leading digit fine (0.3 % steps instead of 1.9 %)."))
   var rQuantiser = "linear"
   @Option(help: "Lower end of the log R quantiser; smaller ratios become 0.") var rLogMin = 1e-8
 
@@ -38,12 +38,13 @@ struct TrainStage2Command: ParsableCommand {
     try reportingErrors {
       if epochs == nil && steps == nil { throw ValidationError("give --epochs or --steps (training is otherwise unbounded)") }
       guard batchSize >= 1, logEvery >= 1, checkpointEvery >= 1 else { throw ValidationError("--batch-size, --log-every and --checkpoint-every must be ≥ 1") }
-      guard ["linear", "log"].contains(rQuantiser) else {
-        throw ValidationError("unknown --r-quantiser '\(rQuantiser)'; use linear or log")
+      guard ["linear", "log", "log-layers"].contains(rQuantiser) else {
+        throw ValidationError("unknown --r-quantiser '\(rQuantiser)'; use linear, log or log-layers")
       }
       guard rLogMin > 0 && rLogMin < 1e-2 else { throw ValidationError("--r-log-min must be in (0, 0.01), got \(rLogMin)") }
       var o = Stage2TrainOptions(dataPath: data, outDir: out)
-      o.rLogMin = rQuantiser == "log" ? rLogMin : nil
+      o.rLogMin = rQuantiser == "linear" ? nil : rLogMin
+      o.rLinearTotal = rQuantiser == "log-layers"
       o.preset = preset; o.epochs = epochs; o.steps = steps; o.batchSize = batchSize; o.learningRate = lr
       o.seed = seed; o.maxShowers = maxShowers; o.logEvery = logEvery; o.checkpointEvery = checkpointEvery
       o.resume = resume

@@ -162,4 +162,47 @@ final class RTokenTests: XCTestCase {
     XCTAssertEqual(back, log)
     XCTAssertEqual(back.rTokens.quantiserDescription, "log 1e-08…3.0")
   }
+
+  // MARK: - linear total, log layers (--r-quantiser log-layers)
+
+  func testLinearTotalKeepsTheReferenceQuantiserForValueZeroOnly() {
+    let log = RTokenizer(mode: .layerwise(layers: 2), tokensPerValue: 2, rMax: 3, logMin: 1e-8)
+    let mixed = log.withLogMin(1e-8, linearTotal: true)
+    let linear = RTokenizer(mode: .layerwise(layers: 2), tokensPerValue: 2, rMax: 3)
+    XCTAssertEqual(mixed.linearTotal, true)
+    XCTAssertNil(linear.withLogMin(nil, linearTotal: true).linearTotal, "no log quantiser, nothing to keep linear")
+    // The reference's hand case for the total: 0.877889 → q = 306844 = [299, 668]; the layers go log.
+    let tokens = mixed.encode(ratios: [0.8, 0.077889])
+    XCTAssertEqual(Array(tokens[0..<2]), [299, 668])
+    XCTAssertEqual(Array(tokens[2..<4]), log.encodeValue(0.8))
+    XCTAssertEqual(Array(tokens[4..<6]), log.encodeValue(0.077889))
+    XCTAssertNotEqual(Array(tokens[2..<4]), linear.encodeValue(0.8))
+    // Decoding: the total by the linear rule (no half-bin offset), the layers rescaled to it.
+    let back = mixed.decode(tokens: tokens)
+    XCTAssertEqual(Double(back[0] + back[1]), 306_844.0 / 1_048_576.0 * 3, accuracy: 1e-6)
+    XCTAssertEqual(Double(back[0] / back[1]), 0.8 / 0.077889, accuracy: 1e-3)
+    // The leading digit of a total near 1 moves every 3/1024 ≈ 0.29 %, the log one every ≈ 1.9 %.
+    XCTAssertNotEqual(mixed.encodeValue(0.985, ofValue: 0)[0], mixed.encodeValue(0.99, ofValue: 0)[0])
+    XCTAssertEqual(log.encodeValue(0.985)[0], log.encodeValue(0.99)[0])
+    // The R constraint bounds the total with its own quantiser.
+    XCTAssertEqual(mixed.maxToken(at: 0, prefix: [][...], limits: [1.2, 1e-4, 1e-4]), Int(linear.encodeValue(1.2)[0]))
+    XCTAssertEqual(mixed.maxToken(at: 2, prefix: [0, 0][...], limits: [1.2, 1e-4, 1e-4]), Int(log.encodeValue(1e-4)[0]))
+    // Global mode: the one value is the total.
+    let global = RTokenizer(mode: .global, tokensPerValue: 2, rMax: 3, logMin: 1e-8, linearTotal: true)
+    XCTAssertEqual(global.encode(ratios: [0.877889]), [299, 668])
+    XCTAssertEqual(global.quantiserDescription, "log 1e-08…3.0 (total: linear 0…3.0)")
+  }
+
+  func testLinearTotalConfigsRoundTripAndOldFilesLackTheKey() throws {
+    let base = try GPTPresets.config(dataset: .ds2, layerwise: true, preset: "sample")
+    var log = base
+    log.rTokens = base.rTokens.withLogMin(1e-8)
+    XCTAssertFalse(log.jsonString().contains("linearTotal"), "all-log files (session 9) read as before")
+    var mixed = base
+    mixed.rTokens = base.rTokens.withLogMin(1e-8, linearTotal: true)
+    let back = try GPTConfig.fromJSON(mixed.jsonString())
+    XCTAssertEqual(back, mixed)
+    XCTAssertEqual(back.rTokens.linearTotal, true)
+    XCTAssertNotEqual(back, log)
+  }
 }

@@ -106,10 +106,11 @@ final class Stage2PipelineTests: XCTestCase {
     return path
   }
 
-  func trainer(_ data: String, out: String, steps: Int, resume: Bool = false, rLogMin: Double? = nil) throws -> Stage2Trainer {
+  func trainer(_ data: String, out: String, steps: Int, resume: Bool = false, rLogMin: Double? = nil,
+               linearTotal: Bool = false) throws -> Stage2Trainer {
     var o = Stage2TrainOptions(dataPath: data, outDir: out)
     o.preset = "sample"; o.steps = steps; o.batchSize = 16; o.logEvery = 2; o.checkpointEvery = 2
-    o.resume = resume; o.learningRate = 3e-3; o.rLogMin = rLogMin
+    o.resume = resume; o.learningRate = 3e-3; o.rLogMin = rLogMin; o.rLinearTotal = linearTotal
     return try Stage2Trainer(codec: TinyCodec(config: .init(layerwise: true)), options: o) { _ in }
   }
 
@@ -153,6 +154,14 @@ final class Stage2PipelineTests: XCTestCase {
       XCTAssertTrue("\(e)".contains("R quantiser"), "\(e)")
     }
     XCTAssertNoThrow(try trainer(data, out: dir + "/log", steps: 6, resume: true, rLogMin: 1e-8))
+    // Log layers with a linear total (--r-quantiser log-layers): stored, and not mixed up with all-log.
+    let m = try trainer(data, out: dir + "/mixed", steps: 4, rLogMin: 1e-8, linearTotal: true)
+    _ = try m.run()
+    XCTAssertEqual(try GPT.load(from: dir + "/mixed/stage2.safetensors").config.rTokens,
+                   GPTPresets.rTokenizer(.ds1Photon, layerwise: true).withLogMin(1e-8, linearTotal: true))
+    XCTAssertThrowsError(try trainer(data, out: dir + "/mixed", steps: 6, resume: true, rLogMin: 1e-8)) { e in
+      XCTAssertTrue("\(e)".contains("R quantiser"), "\(e)")
+    }
   }
 
   func makeModelDir(layerwise: Bool) throws -> String {

@@ -136,7 +136,7 @@ public final class ModelShowerSource: ShowerSource {
     var values: [Float] = []
     var v = 0
     while (v + 1) * rt.tokensPerValue <= a.count {
-      values.append(rt.decodeValue(a[(v * rt.tokensPerValue)..<((v + 1) * rt.tokensPerValue)]))
+      values.append(rt.decodeValue(a[(v * rt.tokensPerValue)..<((v + 1) * rt.tokensPerValue)], ofValue: v))
       v += 1
     }
     return ShowerTokens(rTokens: a, tokensPerValue: rt.tokensPerValue, valueNames: valueNames, values: values,
