@@ -6,8 +6,7 @@ import CaloGeometry
 import CaloTestSupport
 import XCTest
 
-final class BundledModelTests: XCTestCase {
-  private let dir = TempDir()
+final class BundledModelTests: TempDirTestCase {
   private let sampleData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("sample-data").path
 

@@ -5,8 +5,7 @@ import CaloGeometry
 import CaloTestSupport
 import XCTest
 
-final class InfoCommandTests: XCTestCase {
-  private let dir = TempDir()
+final class InfoCommandTests: TempDirTestCase {
   private let geometryDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("sample-data/geometry").path
 

@@ -5,9 +5,7 @@ import CaloGeometry
 import CaloTestSupport
 import XCTest
 
-final class SparsityCommandTests: XCTestCase {
-  private let dir = TempDir()
-
+final class SparsityCommandTests: TempDirTestCase {
   override func setUpWithError() throws {
     XCTAssertNotNil(CLIRunner.executablePath(), "calovq is not built; run `swift build` before the tests")
   }

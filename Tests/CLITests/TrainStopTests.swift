@@ -5,9 +5,7 @@ import CaloTestSupport
 import Foundation
 import XCTest
 
-final class TrainStopTests: XCTestCase {
-  private let dir = TempDir()
-
+final class TrainStopTests: TempDirTestCase {
   /// Starts calovq, sends SIGINT once stdout contains `marker`, waits; returns (status, stdout).
   private func interrupt(_ args: [String], after marker: String) throws -> (Int32, String) {
     let exe = try XCTUnwrap(CLIRunner.executablePath(), "calovq is not built")

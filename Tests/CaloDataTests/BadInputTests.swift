@@ -3,9 +3,7 @@ import CaloData
 import CaloTestSupport
 import XCTest
 
-final class BadInputTests: XCTestCase {
-  private let dir = TempDir()
-
+final class BadInputTests: TempDirTestCase {
   /// Writes a raw file with the given energies (N,1) and showers (N,V), float32 unless told.
   private func raw(_ name: String, energies: [Double], showers: [Double], voxels: Int,
                    type: RawHDF5.ElementType = .float32) -> String {

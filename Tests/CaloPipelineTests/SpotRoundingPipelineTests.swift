@@ -10,7 +10,12 @@ import XCTest
 @testable import CaloPipeline
 
 final class SpotRoundingPipelineTests: XCTestCase {
-  private var temps: [TempDir] = []   // removed with the test case
+  private var temps: [TempDir] = []   // removed in tearDown (XCTest keeps test case objects to the end)
+
+  override func tearDown() {
+    temps = []
+    super.tearDown()
+  }
 
   private func tempDir() throws -> String {
     temps.append(TempDir())
