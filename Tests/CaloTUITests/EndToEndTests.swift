@@ -111,12 +111,14 @@ final class EndToEndTests: XCTestCase {
   // MARK: - Interactive, inside tmux
 
   private final class Tmux {
-    let socket = "calovq-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    // The server's socket lives in the test's folder (removed in teardown): tmux leaves a named socket
+    // (`-L`) in /tmp/tmux-UID after kill-server.
+    let socket: String
     let test: EndToEndTests
-    init(_ t: EndToEndTests) { test = t }
+    init(_ t: EndToEndTests) { test = t; socket = t.dir + "/tmux.sock" }
     @discardableResult
     func callAsFunction(_ args: String...) throws -> String {
-      try test.run("/usr/bin/env", ["tmux", "-L", socket, "-f", "/dev/null"] + args).out
+      try test.run("/usr/bin/env", ["tmux", "-S", socket, "-f", "/dev/null"] + args).out
     }
     func capture(escapes: Bool = false) throws -> String {
       escapes ? try self("capture-pane", "-p", "-e", "-t", "e2e") : try self("capture-pane", "-p", "-t", "e2e")
