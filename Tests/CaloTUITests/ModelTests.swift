@@ -131,6 +131,24 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(try ModelLibrary(modelsDir: nil).preferredNormalisation(for: .ds1Photon), .global)
   }
 
+  /// Moving with `d` to a dataset whose only model is layer-wise switches to it (with a hint) instead
+  /// of replaying reference rows under the global label; a dataset without models keeps the choice.
+  func testDatasetSwitchLandsOnTheNormalisationThatHasAModel() throws {
+    try Fixtures.writeFile(.ds2, to: dir + "/ds2.h5")
+    try Fixtures.writeModel(.ds2, layerwise: true, to: models + "/ds2-layerwise")
+    let lib = try ModelLibrary(modelsDir: models)
+    var o = try Fixtures.options(sampleDir: dir, modelsDir: models)
+    for k in DatasetKind.allCases { o.modelNormalisations[k] = Set(Normalisation.allCases.filter { lib.directory(for: k, $0) != nil }) }
+    let pion = Explorer.script(o, keys: try Key.parseScript("d"), width: 120, height: 30, depth: .xterm256).text()
+    XCTAssertTrue(pion.contains("ds1-pion") && pion.contains("norm global"), "no ds1-pion model: unchanged\n\(pion)")
+    let ds2 = Explorer.script(o, keys: try Key.parseScript("d d"), width: 120, height: 30, depth: .xterm256).text()
+    XCTAssertTrue(ds2.contains("norm layer-wise") && ds2.contains("model ds2-layerwise"), ds2)
+    XCTAssertTrue(ds2.contains("no global model for ds2: showing the layer-wise one"), ds2)
+    o.modelNormalisations = [:]
+    let unknown = Explorer.script(o, keys: try Key.parseScript("d d"), width: 120, height: 30, depth: .xterm256).text()
+    XCTAssertTrue(unknown.contains("norm global"), "without the map nothing switches\n\(unknown)")
+  }
+
   func testModelFolderSpotRoundingIsApplied() throws {
     let m = models + "/ds1-photon-global", g = DatasetKind.ds1Photon.geometry
     let dense = try ModelShowerSource(directory: m).nextShowers(energyMeV: 65536, count: 2)

@@ -24,6 +24,10 @@ public struct ExplorerOptions: Sendable {
   public var colors: ColorDepth?
   /// Process environment (NO_COLOR, TERM).
   public var environment: [String: String]
+  /// The normalisations that have a model, per dataset (empty: unknown, nothing is switched). Moving
+  /// to a dataset whose model exists only in the other normalisation switches to it, so `d` lands on
+  /// generated showers rather than a replay (ds2 has a layer-wise model only).
+  public var modelNormalisations: [DatasetKind: Set<Normalisation>] = [:]
 
   public init(datasets: [DatasetKind], dataset: DatasetKind, energyMeV: Double? = nil,
               normalisation: Normalisation = .global, worker: WorkerConfig,
@@ -69,8 +73,16 @@ public final class ExplorerSession {
     let snap = worker.snapshot()
     let layers = snap.geometry?.relevantLayerIndices.count ?? 0
     let rows = snap.metrics[state.normalisation]?.rows.count ?? snap.metrics.values.first?.rows.count ?? 0
+    let dataset = state.dataset
     let r = KeyBindings.handle(key, state: &state, layerCount: layers, metricRows: rows,
                                codeCount: snap.model?.codebookSize ?? 1024)
+    if state.dataset != dataset, let have = options.modelNormalisations[state.dataset],
+      !have.contains(state.normalisation), have.contains(state.normalisation.toggled)
+    {
+      state.message = "no \(state.normalisation.rawValue) model for \(state.dataset.rawValue): showing the "
+        + "\(state.normalisation.toggled.rawValue) one (n toggles)"
+      state.normalisation = state.normalisation.toggled
+    }
     if r.contains(.contextChanged) { worker.submit(.setContext(state.context)) }
     if r.contains(.resetRunning) { worker.submit(.resetRunning) }
     if r.contains(.generateOne) { worker.submit(.generate(count: 1)) }
