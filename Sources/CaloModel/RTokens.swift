@@ -118,13 +118,10 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// Quantiser level of one value: floor(2^bits · R / rMax) in Float32, clipped to [0, 2^bits − 1].
   /// NaN maps to 0. Logarithmic (`logMin` set): 0 for R ≤ logMin, else
   /// 1 + floor((2^bits − 1) · ln(R / logMin) / ln(rMax / logMin)) in Double, clipped to 2^bits − 1.
-  public func level(_ r: Float) -> Int { level(r, logMin: logMin) }
-
-  /// `level` of tokenised value `v` (0 = the total), with its own quantiser.
-  public func level(_ r: Float, ofValue v: Int) -> Int { level(r, logMin: logMin(ofValue: v)) }
-
-  private func level(_ r: Float, logMin: Double?) -> Int {
-    if let m = logMin {
+  /// `v` is the index of the tokenised value (0 = the total, the only value of a global model), which
+  /// picks its quantiser (`logMin(ofValue:)`); it matters only with `linearTotal`.
+  public func level(_ r: Float, ofValue v: Int = 0) -> Int {
+    if let m = logMin(ofValue: v) {
       guard r.isFinite else { return r == .infinity ? maxLevel : 0 }
       if Double(r) <= m { return 0 }
       let u = Foundation.log(Double(r) / m) / Foundation.log(rMax / m)
@@ -157,29 +154,22 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     return Swift.min(q, maxLevel)
   }
 
-  /// Tokens of one value (the layers' quantiser; `ofValue` for a given value).
-  public func encodeValue(_ r: Float) -> [Int32] { digits(level(r)) }
-  public func encodeValue(_ r: Float, ofValue v: Int) -> [Int32] { digits(level(r, ofValue: v)) }
+  /// Tokens of tokenised value `v` (0 = the total).
+  public func encodeValue(_ r: Float, ofValue v: Int = 0) -> [Int32] { digits(level(r, ofValue: v)) }
 
   /// Decoded value of a level: q / 2^bits · rMax (Double arithmetic, returned as Float).
   /// Logarithmic: 0 for level 0, else the geometric middle of the level's range,
-  /// logMin · (rMax / logMin)^((q − ½) / (2^bits − 1)).
-  public func value(level q: Int) -> Float { value(level: q, logMin: logMin) }
-
-  /// `value(level:)` of tokenised value `v` (0 = the total), with its own quantiser.
-  public func value(level q: Int, ofValue v: Int) -> Float { value(level: q, logMin: logMin(ofValue: v)) }
-
-  private func value(level q: Int, logMin: Double?) -> Float {
-    if let m = logMin {
+  /// logMin · (rMax / logMin)^((q − ½) / (2^bits − 1)). `v` as in `level(_:ofValue:)`.
+  public func value(level q: Int, ofValue v: Int = 0) -> Float {
+    if let m = logMin(ofValue: v) {
       guard q > 0 else { return 0 }
       return Float(m * Foundation.pow(rMax / m, (Double(q) - 0.5) / Double(maxLevel)))
     }
     return Float(Double(q) / Double(1 << bits) * rMax)
   }
 
-  /// Decoded value of one value's tokens (the layers' quantiser; `ofValue` for a given value).
-  public func decodeValue(_ tokens: ArraySlice<Int32>) -> Float { value(level: level(digits: tokens)) }
-  public func decodeValue(_ tokens: ArraySlice<Int32>, ofValue v: Int) -> Float {
+  /// Decoded value of the tokens of tokenised value `v` (0 = the total).
+  public func decodeValue(_ tokens: ArraySlice<Int32>, ofValue v: Int = 0) -> Float {
     value(level: level(digits: tokens), ofValue: v)
   }
 
