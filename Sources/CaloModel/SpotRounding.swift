@@ -174,16 +174,20 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   @inline(__always)
   static func spreadAngles(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, sigma: Double, rng: inout RNG) {
     guard sigma > 0, nR > 0, range.count > nR else { return }
-    var before = [Double](repeating: 0, count: nR), after = before
-    let shift = sigma * sigma / 2
-    for (j, k) in range.enumerated() where buf[k] > 0 {
-      let y = Double(buf[k]) * Foundation.exp(sigma * Double(rng.normal()) - shift)
-      before[j % nR] += Double(buf[k])
-      after[j % nR] += y
-      buf[k] = Float(y)
-    }
-    for (j, k) in range.enumerated() where buf[k] > 0 {
-      buf[k] = Float(Double(buf[k]) * before[j % nR] / after[j % nR])   // after > 0 wherever buf[k] > 0
+    // Per-ring sums on the stack: this runs for every layer of every generated shower.
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * nR) { sums in
+      let before = sums.baseAddress!, after = before + nR
+      before.initialize(repeating: 0, count: 2 * nR)
+      let shift = sigma * sigma / 2
+      for (j, k) in range.enumerated() where buf[k] > 0 {
+        let y = Double(buf[k]) * Foundation.exp(sigma * Double(rng.normal()) - shift)
+        before[j % nR] += Double(buf[k])
+        after[j % nR] += y
+        buf[k] = Float(y)
+      }
+      for (j, k) in range.enumerated() where buf[k] > 0 {
+        buf[k] = Float(Double(buf[k]) * before[j % nR] / after[j % nR])   // after > 0 wherever buf[k] > 0
+      }
     }
   }
 
