@@ -108,13 +108,11 @@ struct ExploreCommand: ParsableCommand {
       case "layerwise", "layer-wise": normalisation = .layerWise
       case let s?: throw ValidationError("unknown --norm '\(s)'; use global or layerwise")
       }
-      var options = ExplorerOptions(
+      let options = ExplorerOptions(
         datasets: datasets, dataset: first, energyMeV: energyMeV, normalisation: normalisation,
         worker: WorkerConfig(referencePaths: paths, sourceFactory: library.factory),
-        themes: themes, themeIndex: themeIndex, ascii: ascii, colors: requested, environment: env)
-      for k in datasets {
-        options.modelNormalisations[k] = Set(Normalisation.allCases.filter { library.directory(for: k, $0) != nil })
-      }
+        themes: themes, themeIndex: themeIndex, ascii: ascii, colors: requested, environment: env,
+        modelNormalisations: library.modelNormalisations(datasets))
 
       if keys != nil || snapshot != nil {
         guard let snapshot else { throw ValidationError("--keys needs --snapshot FILE to write the final screen to") }

@@ -136,9 +136,10 @@ final class ModelTests: XCTestCase {
   func testDatasetSwitchLandsOnTheNormalisationThatHasAModel() throws {
     try Fixtures.writeFile(.ds2, to: dir + "/ds2.h5")
     try Fixtures.writeModel(.ds2, layerwise: true, to: models + "/ds2-layerwise")
-    let lib = try ModelLibrary(modelsDir: models)
     var o = try Fixtures.options(sampleDir: dir, modelsDir: models)
-    for k in DatasetKind.allCases { o.modelNormalisations[k] = Set(Normalisation.allCases.filter { lib.directory(for: k, $0) != nil }) }
+    o.modelNormalisations = try ModelLibrary(modelsDir: models).modelNormalisations(DatasetKind.allCases)
+    XCTAssertEqual(o.modelNormalisations[.ds2], [.layerWise])
+    XCTAssertEqual(o.modelNormalisations[.ds1Pion], [])
     let pion = Explorer.script(o, keys: try Key.parseScript("d"), width: 120, height: 30, depth: .xterm256).text()
     XCTAssertTrue(pion.contains("ds1-pion") && pion.contains("norm global"), "no ds1-pion model: unchanged\n\(pion)")
     let ds2 = Explorer.script(o, keys: try Key.parseScript("d d"), width: 120, height: 30, depth: .xterm256).text()

@@ -27,12 +27,13 @@ public struct ExplorerOptions: Sendable {
   /// The normalisations that have a model, per dataset (empty: unknown, nothing is switched). Moving
   /// to a dataset whose model exists only in the other normalisation switches to it, so `d` lands on
   /// generated showers rather than a replay (ds2 has a layer-wise model only).
-  public var modelNormalisations: [DatasetKind: Set<Normalisation>] = [:]
+  public var modelNormalisations: [DatasetKind: Set<Normalisation>]
 
   public init(datasets: [DatasetKind], dataset: DatasetKind, energyMeV: Double? = nil,
               normalisation: Normalisation = .global, worker: WorkerConfig,
               themes: ThemeLibrary, themeIndex: Int = 0, ascii: Bool = false, colors: ColorDepth? = nil,
-              environment: [String: String] = ProcessInfo.processInfo.environment)
+              environment: [String: String] = ProcessInfo.processInfo.environment,
+              modelNormalisations: [DatasetKind: Set<Normalisation>] = [:])
   {
     self.datasets = datasets
     self.dataset = dataset
@@ -44,6 +45,7 @@ public struct ExplorerOptions: Sendable {
     self.ascii = ascii
     self.colors = colors
     self.environment = environment
+    self.modelNormalisations = modelNormalisations
   }
 }
 

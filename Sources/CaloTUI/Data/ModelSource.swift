@@ -266,6 +266,11 @@ public final class ModelLibrary: @unchecked Sendable {
     return .global
   }
 
+  /// The normalisations that have a model, per dataset of `kinds` (`ExplorerOptions.modelNormalisations`).
+  public func modelNormalisations(_ kinds: [DatasetKind]) -> [DatasetKind: Set<Normalisation>] {
+    Dictionary(uniqueKeysWithValues: kinds.map { k in (k, Set(Normalisation.allCases.filter { directory(for: k, $0) != nil })) })
+  }
+
   /// The model source for (`kind`, `n`), or a reference-file source that names the missing model.
   public func source(_ kind: DatasetKind, _ n: Normalisation, _ sample: ReferenceSample) throws -> ShowerSource {
     guard let dir = directory(for: kind, n) else {
