@@ -26,8 +26,8 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// `count` rows of `dataPath` are the target, and the model generates `count` dense showers (spot
 /// rounding off) at exactly their incident energies with per-shower seeds derivedSeed(seed, 20, g).
 /// - Throws: the model loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
-/// `options` chooses what is fitted (γ, conserving spots and their sizes, radial weights, κ; see
-/// `SpotRoundingFit` and `SpotRoundingTable`).
+/// `options` chooses what is fitted (γ, conserving spots and their sizes, radial weights, κ, angular
+/// spreads; see `SpotRoundingFit` and `SpotRoundingTable`).
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
                                   batchSize: Int = 1000,
                                   options: SpotRoundingFitOptions = SpotRoundingFitOptions()) throws -> SpotRoundingCalibration {
