@@ -57,37 +57,110 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// (ds2 layer-wise, all-log GPT: generated E_tot/E_inc spread evenly within its leading levels, 10–90 %
   /// range 0.976–1.005 at 0.3–1 TeV against the data's 0.981–0.997). A linear leading digit is 0.29 %.
   public let linearTotal: Bool?
+  /// Layer-wise mode: the quantiser resolution of the layer ratios (values 1…), nil = `bits`. It must
+  /// need the same number of tokens as `bits`, so it only coarsens the leading digit: with 16 bits in
+  /// two tokens the leading digit has 64 levels and the second 1024 within each. Why: a layer's
+  /// leading digit is a 1024-way class the GPT learns without any notion of neighbouring levels; with
+  /// the log quantiser a ds1-pion layer's distribution at one energy spans a few hundred of them, and a
+  /// small GPT draws it visibly wider than the data (layer 1 at 1 GeV: the MIP peak's two log bins
+  /// hold 79 % of the data and 55 % of the generated showers, runs/pi3). With 64 log levels one level is
+  /// 36 % wide in R — about one bin of the evaluation's layer-energy histogram — so the distribution
+  /// lives in a handful of classes, and the second digit only places a value inside its level.
+  public let layerBits: Int?
 
   /// Creates a tokenizer with `tokensPerValue` full tokens (bits = 10 · tokensPerValue).
-  public init(mode: Mode, tokensPerValue: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil) {
-    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax, logMin: logMin, linearTotal: linearTotal)
+  public init(mode: Mode, tokensPerValue: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil,
+              layerBits: Int? = nil)
+  {
+    self.init(mode: mode, bits: Self.bitsPerToken * tokensPerValue, rMax: rMax, logMin: logMin,
+              linearTotal: linearTotal, layerBits: layerBits)
   }
 
   /// Creates a tokenizer with a bit count (the reference's `R_bits`); tokensPerValue = ceil(bits/10).
-  public init(mode: Mode, bits: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil) {
+  public init(mode: Mode, bits: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil,
+              layerBits: Int? = nil)
+  {
     precondition(bits > 0 && bits <= 60, "RTokenizer: bits must be in 1...60, got \(bits)")
     precondition(rMax > 0, "RTokenizer: rMax must be positive, got \(rMax)")
     if let m = logMin { precondition(m > 0 && m < rMax, "RTokenizer: logMin must be in (0, rMax), got \(m)") }
     if case let .layerwise(n) = mode { precondition(n > 0, "RTokenizer: layer-wise mode needs ≥ 1 layer") }
+    let tokens = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
+    if let b = layerBits {
+      precondition(Self.layerBitsRange(tokensPerValue: tokens).contains(b),
+                   "RTokenizer: layerBits must be in \(Self.layerBitsRange(tokensPerValue: tokens)), got \(b)")
+      if case .global = mode { preconditionFailure("RTokenizer: layerBits needs layer-wise mode") }
+    }
     self.mode = mode
     self.bits = bits
-    self.tokensPerValue = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
+    self.tokensPerValue = tokens
     self.rMax = rMax
     self.logMin = logMin
     self.linearTotal = logMin != nil && linearTotal == true ? true : nil
+    self.layerBits = layerBits == bits ? nil : layerBits
+  }
+
+  private enum CodingKeys: String, CodingKey { case mode, bits, tokensPerValue, rMax, logMin, linearTotal, layerBits }
+
+  /// Reads a tokenizer from a model file's config, refusing values the initialiser would trap on (a
+  /// corrupt file must give an error, not a crash): bits outside 1…60, rMax ≤ 0, logMin outside
+  /// (0, rMax), layerBits not fitting the tokens, or tokensPerValue disagreeing with bits.
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let mode = try c.decode(Mode.self, forKey: .mode)
+    let bits = try c.decode(Int.self, forKey: .bits)
+    let rMax = try c.decode(Double.self, forKey: .rMax)
+    let logMin = try c.decodeIfPresent(Double.self, forKey: .logMin)
+    let layerBits = try c.decodeIfPresent(Int.self, forKey: .layerBits)
+    func bad(_ what: String) -> DecodingError {
+      .dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "R tokenizer: \(what)"))
+    }
+    guard (1...60).contains(bits) else { throw bad("bits \(bits) outside 1…60") }
+    guard rMax > 0 && rMax.isFinite else { throw bad("rMax \(rMax) is not positive") }
+    if let m = logMin, !(m > 0 && m < rMax) { throw bad("logMin \(m) outside (0, rMax)") }
+    let tokens = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
+    if let t = try c.decodeIfPresent(Int.self, forKey: .tokensPerValue), t != tokens {
+      throw bad("\(t) tokens per value for \(bits) bits")
+    }
+    if case let .layerwise(n) = mode, n < 1 { throw bad("layer-wise mode with \(n) layers") }
+    if let b = layerBits {
+      guard Self.layerBitsRange(tokensPerValue: tokens).contains(b) else { throw bad("layerBits \(b) does not fit \(tokens) tokens") }
+      if case .global = mode { throw bad("layerBits in global mode") }
+    }
+    self.init(mode: mode, bits: bits, rMax: rMax, logMin: logMin,
+              linearTotal: try c.decodeIfPresent(Bool.self, forKey: .linearTotal), layerBits: layerBits)
+  }
+
+  /// The layer bit counts that keep `tokensPerValue` tokens per value, e.g. 11...20 for two tokens.
+  public static func layerBitsRange(tokensPerValue: Int) -> ClosedRange<Int> {
+    (bitsPerToken * (tokensPerValue - 1) + 1)...(bitsPerToken * tokensPerValue)
   }
 
   /// The same tokenisation with a logarithmic quantiser from `logMin` to rMax (nil: linear), for the
   /// layers only when `linearTotal`.
   public func withLogMin(_ logMin: Double?, linearTotal: Bool = false) -> RTokenizer {
-    RTokenizer(mode: mode, bits: bits, rMax: rMax, logMin: logMin, linearTotal: linearTotal)
+    RTokenizer(mode: mode, bits: bits, rMax: rMax, logMin: logMin, linearTotal: linearTotal, layerBits: layerBits)
   }
 
-  /// "linear 0…3.0", "log 1e-08…3.0" or "log 1e-08…3.0 (total: linear 0…3.0)", for logs and reports.
-  public var quantiserDescription: String {
-    guard let m = logMin else { return "linear 0…\(rMax)" }
-    return "log \(m)…\(rMax)" + (linearTotal == true ? " (total: linear 0…\(rMax))" : "")
+  /// The same tokenisation with `layerBits` bits for the layer ratios (nil: `bits`).
+  public func withLayerBits(_ layerBits: Int?) -> RTokenizer {
+    RTokenizer(mode: mode, bits: bits, rMax: rMax, logMin: logMin, linearTotal: linearTotal, layerBits: layerBits)
   }
+
+  /// "linear 0…3.0", "log 1e-08…3.0" or "log 1e-08…3.0 (total: linear 0…3.0)", for logs and reports;
+  /// with `layerBits` also ", layers 16 bits".
+  public var quantiserDescription: String {
+    let layers = layerBits.map { ", layers \($0) bits" } ?? ""
+    guard let m = logMin else { return "linear 0…\(rMax)" + layers }
+    return "log \(m)…\(rMax)" + (linearTotal == true ? " (total: linear 0…\(rMax))" : "") + layers
+  }
+
+  /// The quantiser resolution of tokenised value `v` (0 = the total): `layerBits` for the layers.
+  @inline(__always)
+  public func bits(ofValue v: Int) -> Int { v > 0 ? layerBits ?? bits : bits }
+
+  /// The largest level of tokenised value `v`, 2^bits(ofValue: v) − 1.
+  @inline(__always)
+  public func maxLevel(ofValue v: Int) -> Int { (1 << bits(ofValue: v)) - 1 }
 
   /// The lower end of the log quantiser of tokenised value `v` (0 = the total), nil where it is linear.
   @inline(__always)
@@ -112,22 +185,24 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   /// Number of auxiliary tokens per shower (values × tokens per value), e.g. 12 for ds1 photons.
   public var tokenCount: Int { valueCount * tokensPerValue }
 
-  /// The largest quantiser level, 2^bits − 1.
+  /// The largest quantiser level of the total, 2^bits − 1.
   public var maxLevel: Int { (1 << bits) - 1 }
 
   /// Quantiser level of one value: floor(2^bits · R / rMax) in Float32, clipped to [0, 2^bits − 1].
   /// NaN maps to 0. Logarithmic (`logMin` set): 0 for R ≤ logMin, else
   /// 1 + floor((2^bits − 1) · ln(R / logMin) / ln(rMax / logMin)) in Double, clipped to 2^bits − 1.
   /// `v` is the index of the tokenised value (0 = the total, the only value of a global model), which
-  /// picks its quantiser (`logMin(ofValue:)`); it matters only with `linearTotal`.
+  /// picks its quantiser (`logMin(ofValue:)`) and resolution (`bits(ofValue:)`); it matters only with
+  /// `linearTotal` or `layerBits`.
   public func level(_ r: Float, ofValue v: Int = 0) -> Int {
+    let maxLevel = maxLevel(ofValue: v)
     if let m = logMin(ofValue: v) {
       guard r.isFinite else { return r == .infinity ? maxLevel : 0 }
       if Double(r) <= m { return 0 }
       let u = Foundation.log(Double(r) / m) / Foundation.log(rMax / m)
       return Swift.min(maxLevel, 1 + Int(u * Double(maxLevel)))
     }
-    let x = Float(1 << bits) * r / Float(rMax)
+    let x = Float(1 << bits(ofValue: v)) * r / Float(rMax)
     guard x.isFinite else { return x == .infinity ? maxLevel : 0 }
     if x <= 0 { return 0 }
     if Double(x) >= Double(maxLevel) { return maxLevel }
@@ -145,13 +220,14 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     return out
   }
 
-  /// Level encoded by `tokensPerValue` digits (most significant first), clipped to the valid range
-  /// (a 2-token value can spell levels beyond 2^bits − 1 only if bits is not a multiple of 10).
-  public func level(digits d: ArraySlice<Int32>) -> Int {
+  /// Level encoded by `tokensPerValue` digits (most significant first) of tokenised value `v`, clipped
+  /// to its valid range (a 2-token value can spell levels beyond 2^bits − 1 only if bits is not a
+  /// multiple of 10, e.g. a sampled leading digit ≥ 64 with 16 layer bits).
+  public func level(digits d: ArraySlice<Int32>, ofValue v: Int = 0) -> Int {
     precondition(d.count == tokensPerValue, "RTokenizer: \(d.count) digits, need \(tokensPerValue)")
     var q = 0
     for t in d { q = q * Self.base + Int(t) }
-    return Swift.min(q, maxLevel)
+    return Swift.min(q, maxLevel(ofValue: v))
   }
 
   /// Tokens of tokenised value `v` (0 = the total).
@@ -163,14 +239,14 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   public func value(level q: Int, ofValue v: Int = 0) -> Float {
     if let m = logMin(ofValue: v) {
       guard q > 0 else { return 0 }
-      return Float(m * Foundation.pow(rMax / m, (Double(q) - 0.5) / Double(maxLevel)))
+      return Float(m * Foundation.pow(rMax / m, (Double(q) - 0.5) / Double(maxLevel(ofValue: v))))
     }
-    return Float(Double(q) / Double(1 << bits) * rMax)
+    return Float(Double(q) / Double(1 << bits(ofValue: v)) * rMax)
   }
 
   /// Decoded value of the tokens of tokenised value `v` (0 = the total).
   public func decodeValue(_ tokens: ArraySlice<Int32>, ofValue v: Int = 0) -> Float {
-    value(level: level(digits: tokens), ofValue: v)
+    value(level: level(digits: tokens, ofValue: v), ofValue: v)
   }
 
   /// Auxiliary tokens of N showers.
@@ -228,6 +304,15 @@ public struct RTokenizer: Codable, Sendable, Equatable {
       }
     }
     return out
+  }
+
+  /// Number of tokens that spell a level at auxiliary position `position` (0..<tokenCount): 1024,
+  /// except for the leading digit of a value whose bits are not a multiple of 10 (e.g. 64 with 16
+  /// layer bits). The sampler never draws beyond it: a larger leading digit would clip to the top level.
+  public func digitCount(at position: Int) -> Int {
+    let v = position / tokensPerValue
+    guard position % tokensPerValue == 0 else { return Self.base }
+    return 1 << (bits(ofValue: v) - Self.bitsPerToken * (tokensPerValue - 1))
   }
 
   /// Largest token allowed at auxiliary position `position` (0..<tokenCount) so that the value being

@@ -54,6 +54,9 @@ public struct Stage2TrainOptions: Sendable {
   public var rLogMin: Double?
   /// With `rLogMin`: the total R keeps the linear quantiser, the layers use the log one.
   public var rLinearTotal = false
+  /// Layer-wise models: bits of the layer ratios' quantiser (nil: the preset's), e.g. 16 for a 64-level
+  /// leading digit (`RTokenizer.layerBits`).
+  public var rLayerBits: Int?
 
   public init(dataPath: String, outDir: String) {
     self.dataPath = dataPath
@@ -186,6 +189,16 @@ public final class Stage2Trainer {
     cfg.rTokens = cfg.rTokens.withLogMin(options.rLogMin, linearTotal: options.rLinearTotal)
     guard cfg.rTokens.ratiosPerShower == nR else {
       throw Stage2Error.mismatch("the stage-1 model gives \(nR) R values per shower, the \(ds.rawValue) GPT expects \(cfg.rTokens.ratiosPerShower)")
+    }
+    if let b = options.rLayerBits {
+      guard nR > 1 else {
+        throw Stage2Error.badInput("--r-layer-bits needs a layer-wise stage-1 model; '\(ds.rawValue)' global has one R value per shower")
+      }
+      let range = RTokenizer.layerBitsRange(tokensPerValue: cfg.rTokens.tokensPerValue)
+      guard range.contains(b) else {
+        throw Stage2Error.badInput("--r-layer-bits \(b) does not fit the preset's \(cfg.rTokens.tokensPerValue) tokens per R value; use \(range.lowerBound)…\(range.upperBound)")
+      }
+      cfg.rTokens = cfg.rTokens.withLayerBits(b)
     }
     gpt = GPT(config: cfg, seed: derivedSeed(options.seed, 1, 0))
     optimizer = Stage2Adam(gpt.parameters, lr: options.learningRate)

@@ -33,6 +33,10 @@ struct TrainStage2Command: ParsableCommand {
     discussion: "log keeps small layer energies, e.g. a pion's MIP in the first layers at TeV energies; log-layers also keeps the total's leading digit fine (0.3 % steps instead of 1.9 %)."))
   var rQuantiser = "linear"
   @Option(help: "Lower end of the log R quantiser; smaller ratios become 0.") var rLogMin = 1e-8
+  @Option(help: ArgumentHelp(
+    "Layer-wise models: bits of the layer ratios' quantiser (default: the preset's, 20 in two tokens).",
+    discussion: "Fewer bits coarsen only the leading digit: 16 gives it 64 levels (36 % wide in R with --r-quantiser log-layers), which a small GPT learns in a handful of classes; the second digit places a value inside its level."))
+  var rLayerBits: Int?
 
   func run() throws {
     try reportingErrors {
@@ -45,6 +49,7 @@ struct TrainStage2Command: ParsableCommand {
       var o = Stage2TrainOptions(dataPath: data, outDir: out)
       o.rLogMin = rQuantiser == "linear" ? nil : rLogMin
       o.rLinearTotal = rQuantiser == "log-layers"
+      o.rLayerBits = rLayerBits
       o.preset = preset; o.epochs = epochs; o.steps = steps; o.batchSize = batchSize; o.learningRate = lr
       o.seed = seed; o.maxShowers = maxShowers; o.logEvery = logEvery; o.checkpointEvery = checkpointEvery
       o.resume = resume

@@ -137,6 +137,30 @@ final class GPTTests: XCTestCase {
     XCTAssertEqual(ratios.count, 40 * 5)
   }
 
+  func testLayerLeadingDigitsStayWithinTheirLayerBits() throws {
+    var cfg = try tinyConfig(.ds1Photon, layerwise: true, latent: 3)
+    cfg.rTokens = cfg.rTokens.withLayerBits(13)   // leading digit of each layer: 8 values
+    let g = roughModel(cfg, seed: 8)
+    let n = 60
+    let s = GPTSampler(engine: GPTEngine(model: g), energies: [Double](repeating: 16384, count: n),
+                       seeds: (0..<n).map { UInt64($0) })
+    let tokens = s.run()
+    var leading = Set<Int32>(), second = Set<Int32>()
+    for i in 0..<n {
+      for v in 1..<cfg.rTokens.valueCount {
+        leading.insert(tokens[i * cfg.blockSize + 2 * v])
+        second.insert(tokens[i * cfg.blockSize + 2 * v + 1])
+      }
+    }
+    XCTAssertTrue(leading.allSatisfy { $0 < 8 }, "leading layer digits \(leading.sorted())")
+    XCTAssertGreaterThan(leading.count, 1)
+    XCTAssertTrue(second.contains { $0 >= 8 }, "the second digit keeps all 1024 values")
+    // The reference sampler masks identically.
+    let ref = GPTSampler.sampleWithoutCache(model: g, energies: [16384, 16384], seeds: [3, 4])
+    let fast = GPTSampler(engine: GPTEngine(model: g), energies: [16384, 16384], seeds: [3, 4])
+    XCTAssertEqual(ref, fast.run())
+  }
+
   func testNucleusMaskKeepsTheSmallestSetReachingTheShare() {
     // Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 (logits ln p): a share of 0.8 needs the first
     // three (0.875); 0.75 is reached exactly by two; 0.9 needs four, and the tie at 0.0625 keeps five.

@@ -205,4 +205,60 @@ final class RTokenTests: XCTestCase {
     XCTAssertEqual(back.rTokens.linearTotal, true)
     XCTAssertNotEqual(back, log)
   }
+
+  // MARK: - coarse leading digit for the layers (--r-layer-bits)
+
+  func testLayerBitsCoarsenTheLayersLeadingDigitOnly() {
+    let fine = RTokenizer(mode: .layerwise(layers: 2), tokensPerValue: 2, rMax: 3)
+    let coarse = fine.withLayerBits(16)
+    XCTAssertEqual(coarse.layerBits, 16)
+    XCTAssertEqual(coarse.bits(ofValue: 0), 20)
+    XCTAssertEqual(coarse.bits(ofValue: 2), 16)
+    XCTAssertEqual(coarse.maxLevel(ofValue: 1), 65_535)
+    XCTAssertNil(fine.withLayerBits(20).layerBits, "the preset's own bits are not a variant")
+    XCTAssertEqual(RTokenizer.layerBitsRange(tokensPerValue: 2), 11...20)
+    // By hand, linear: q = floor(2^16 · 0.1 / 3) = 2184 = [2, 136]; the total keeps 20 bits.
+    let tokens = coarse.encode(ratios: [0.777889, 0.1])
+    XCTAssertEqual(Array(tokens[0..<2]), [299, 668])
+    XCTAssertEqual(Array(tokens[4..<6]), [2, 136])
+    XCTAssertEqual(Double(coarse.value(level: 2184, ofValue: 1)), 2184.0 / 65_536 * 3, accuracy: 1e-7)
+    // Log: level 1 + floor(65535 · ln(R/1e-8) / ln(3e8)); 1e-4 → 1 + floor(65535 · 9.21034 / 19.5193) = 30924.
+    let log = coarse.withLogMin(1e-8, linearTotal: true)
+    XCTAssertEqual(log.layerBits, 16, "withLogMin keeps the layer bits")
+    XCTAssertEqual(log.level(1e-4, ofValue: 1), 1 + Int(65_535 * Foundation.log(1e4) / Foundation.log(3e8)))
+    XCTAssertEqual(log.encodeValue(1e-4, ofValue: 1), [30, 204])           // 30924 = 30 · 1024 + 204
+    XCTAssertEqual(log.encodeValue(0.9, ofValue: 0), fine.encodeValue(0.9), "the total is untouched")
+    // Every layer's leading digit is below 64; one leading level is (3e8)^(1024/65535) − 1 ≈ 36 % wide.
+    XCTAssertEqual(log.encodeValue(2.99, ofValue: 1)[0], 63)
+    let ratio = Double(log.value(level: 1024 * 31, ofValue: 1) / log.value(level: 1024 * 30, ofValue: 1))
+    XCTAssertEqual(ratio, Foundation.pow(3e8, 1024.0 / 65_535), accuracy: 1e-4)
+    XCTAssertEqual(ratio, 1.36, accuracy: 0.01)
+    // Digits beyond the range clip to the top level (the sampler never draws them: digitCount).
+    XCTAssertEqual(log.level(digits: [100, 5][...], ofValue: 1), 65_535)
+    XCTAssertEqual(log.level(digits: [100, 5][...], ofValue: 0), 100 * 1024 + 5)
+    XCTAssertEqual((0..<6).map { log.digitCount(at: $0) }, [1024, 1024, 64, 1024, 64, 1024])
+    XCTAssertEqual((0..<6).map { fine.digitCount(at: $0) }, [Int](repeating: 1024, count: 6))
+    // Decoding rescales the layers to the total, as before.
+    let back = log.decode(tokens: log.encode(ratios: [0.5, 1e-3]))
+    XCTAssertEqual(Double(back[0] / back[1]), 500, accuracy: 500 * 0.001)
+    XCTAssertEqual(log.quantiserDescription, "log 1e-08…3.0 (total: linear 0…3.0), layers 16 bits")
+  }
+
+  func testLayerBitsRoundTripAndCorruptTokenizersAreRefused() throws {
+    let base = try GPTPresets.config(dataset: .ds1Pion, layerwise: true, preset: "paper")
+    XCTAssertFalse(base.jsonString().contains("layerBits"), "files without the key read as before")
+    var coarse = base
+    coarse.rTokens = base.rTokens.withLogMin(1e-8, linearTotal: true).withLayerBits(16)
+    let back = try GPTConfig.fromJSON(coarse.jsonString())
+    XCTAssertEqual(back, coarse)
+    XCTAssertEqual(back.rTokens.layerBits, 16)
+    // A corrupt config is an error, not a trap in the initialiser.
+    let good = coarse.jsonString()
+    for (from, to) in [("\"layerBits\":16", "\"layerBits\":25"), ("\"layerBits\":16", "\"layerBits\":0"),
+                       ("\"bits\":20", "\"bits\":99"), ("\"logMin\":1e-08", "\"logMin\":5"),
+                       ("\"tokensPerValue\":2", "\"tokensPerValue\":3")] {
+      XCTAssertTrue(good.contains(from), "fixture: \(from) in \(good)")
+      XCTAssertThrowsError(try GPTConfig.fromJSON(good.replacingOccurrences(of: from, with: to)), to)
+    }
+  }
 }

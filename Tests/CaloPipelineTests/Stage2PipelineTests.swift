@@ -107,11 +107,12 @@ final class Stage2PipelineTests: XCTestCase {
   }
 
   func trainer(_ data: String, out: String, steps: Int, resume: Bool = false, rLogMin: Double? = nil,
-               linearTotal: Bool = false) throws -> Stage2Trainer {
+               linearTotal: Bool = false, layerBits: Int? = nil, layerwise: Bool = true) throws -> Stage2Trainer {
     var o = Stage2TrainOptions(dataPath: data, outDir: out)
     o.preset = "sample"; o.steps = steps; o.batchSize = 16; o.logEvery = 2; o.checkpointEvery = 2
     o.resume = resume; o.learningRate = 3e-3; o.rLogMin = rLogMin; o.rLinearTotal = linearTotal
-    return try Stage2Trainer(codec: TinyCodec(config: .init(layerwise: true)), options: o) { _ in }
+    o.rLayerBits = layerBits
+    return try Stage2Trainer(codec: TinyCodec(config: .init(layerwise: layerwise)), options: o) { _ in }
   }
 
   func testTrainingLowersTheLossAndResumesExactly() throws {
@@ -161,6 +162,25 @@ final class Stage2PipelineTests: XCTestCase {
                    GPTPresets.rTokenizer(.ds1Photon, layerwise: true).withLogMin(1e-8, linearTotal: true))
     XCTAssertThrowsError(try trainer(data, out: dir + "/mixed", steps: 6, resume: true, rLogMin: 1e-8)) { e in
       XCTAssertTrue("\(e)".contains("R quantiser"), "\(e)")
+    }
+  }
+
+  func testLayerBitsAreStoredCheckedAndGuardTheResume() throws {
+    let data = try writeData(64)
+    let t = try trainer(data, out: dir + "/coarse", steps: 4, rLogMin: 1e-8, linearTotal: true, layerBits: 16)
+    _ = try t.run()
+    let expected = GPTPresets.rTokenizer(.ds1Photon, layerwise: true).withLogMin(1e-8, linearTotal: true).withLayerBits(16)
+    XCTAssertEqual(try GPT.load(from: dir + "/coarse/stage2.safetensors").config.rTokens, expected)
+    XCTAssertThrowsError(try trainer(data, out: dir + "/coarse", steps: 6, resume: true, rLogMin: 1e-8, linearTotal: true)) { e in
+      XCTAssertTrue("\(e)".contains("R quantiser"), "\(e)")
+    }
+    XCTAssertNoThrow(try trainer(data, out: dir + "/coarse", steps: 6, resume: true, rLogMin: 1e-8, linearTotal: true, layerBits: 16))
+    // Bits that would need another token count, and a global model, are refused with the fix named.
+    XCTAssertThrowsError(try trainer(data, out: dir + "/x", steps: 2, layerBits: 24)) { e in
+      XCTAssertTrue("\(e)".contains("use 11…20"), "\(e)")
+    }
+    XCTAssertThrowsError(try trainer(data, out: dir + "/y", steps: 2, layerBits: 16, layerwise: false)) { e in
+      XCTAssertTrue("\(e)".contains("layer-wise"), "\(e)")
     }
   }
 

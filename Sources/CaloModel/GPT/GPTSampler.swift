@@ -249,9 +249,14 @@ public final class GPTSampler: @unchecked Sendable {
                    config: GPTConfig, options: SamplingOptions, limits: [Float], rng: inout RNG) -> (Int32, Float) {
     let V = config.vocabSize
     var n = V
+    if t < config.rTokens.tokenCount {
+      // A leading digit of fewer than 10 bits (RTokenizer.layerBits) has fewer valid values than V.
+      n = min(n, config.rTokens.digitCount(at: t))
+      for j in n..<V { p[j] = -.infinity }
+    }
     if options.constrainR && t < config.rTokens.tokenCount {
       let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
-      n = config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1
+      n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
       for j in n..<V { p[j] = -.infinity }
     }
     if let k = options.topK, k < n {
