@@ -39,6 +39,12 @@
 // above 100 GeV: the 16 voxels of the innermost ring vary by 5 % around their mean against the data's
 // 92 %), so the η/φ widths barely fluctuate. Each voxel is multiplied by a lognormal factor of spread σ
 // fitted per (bin, layer), and each ring rescaled to its energy: the radial profile and layer energy stay.
+//
+// A fifth (session 12): centre tilt. A hadron shower's deposits are clumpy, so its centre of energy
+// wanders off the axis, while the decoder's output stays centred (ds1-pion layer 13: the η centre's
+// standard deviation 34.8 mm in the data, 12.5 mm generated). Each layer's rings are multiplied by a
+// random dipole exp(τ(z₁ cos α + z₂ sin α)) and rescaled to their energies, τ fitted per (bin, layer) so
+// that the mean distance of the centre from the axis matches the training showers'.
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -81,10 +87,19 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// this field existed). The factors come from their own stream (`angularSpreadSeed`), so the rounding
   /// draws the same uniforms as without them.
   public var angularSpreads: [[Double]]?
+  /// τ, [bin][layer]: after σ and before rounding, each voxel of an angular layer is multiplied by
+  /// exp(τ·(z₁ cos α + z₂ sin α)), α its angular bin's centre and z₁, z₂ ~ N(0, 1) drawn once per shower
+  /// and layer, and each ring rescaled to its old sum: a random dipole that moves the layer's centre of
+  /// energy off the axis while its radial profile and energy stay (0 = unchanged; nil = 0 everywhere,
+  /// tables written before this field existed). Why: a hadron shower's deposits are clumpy, so its
+  /// centre of energy wanders, while the decoder's smooth output is nearly centred (ds1-pion layer 13:
+  /// standard deviation of the η centre 34.8 mm in the data, 12.5 mm generated, runs/pi3). The two
+  /// normals per layer come from their own stream (`centreTiltSeed`).
+  public var centreTilts: [[Double]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
-              randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil) {
+              randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -94,6 +109,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.epsilonEnergyExponent = epsilonEnergyExponent
     self.randomSpotSizes = randomSpotSizes
     self.angularSpreads = angularSpreads
+    self.centreTilts = centreTilts
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -157,6 +173,14 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         throw SpotRoundingError("angularSpreads must be in [0, \(Self.maxAngularSpread)]")
       }
     }
+    if let centreTilts {
+      guard centreTilts.count == binCount, centreTilts.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("centreTilts must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      guard centreTilts.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxCentreTilt } }) else {
+        throw SpotRoundingError("centreTilts must be in [0, \(Self.maxCentreTilt)]")
+      }
+    }
   }
 
   /// Upper end of σ (the fit's search range and the validation bound): at σ = 3 one voxel of a ring
@@ -187,6 +211,45 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       }
       for (j, k) in range.enumerated() where buf[k] > 0 {
         buf[k] = Float(Double(buf[k]) * before[j % nR] / after[j % nR])   // after > 0 wherever buf[k] > 0
+      }
+    }
+  }
+
+  /// Upper end of τ (the fit's search range and the validation bound): at τ = 1.5 a shower with the
+  /// mean |z| = 1.25 has e^(2·1.5·1.25) ≈ 40 times more energy per voxel on one side of a ring than on
+  /// the other. Where the target needs more the layer keeps τ = 0: with a bound of 3, ds1-pion layer 2
+  /// took τ ≈ 2.2–2.8 above 32 GeV and its φ-width separation grew from 0.097 to 0.104 (runs/pi3).
+  public static let maxCentreTilt = 1.5
+
+  /// The seed of shower `seed`'s centre-tilt stream (another fixed odd offset, so neither the rounding's
+  /// nor the angular spread's draws move).
+  @inline(__always)
+  static func centreTiltSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x7F4A_7C15_9E37_79B9 }
+
+  /// Multiplies each voxel of one layer (radius fastest, `nR` radial bins, angular bins centred on
+  /// −π + (a + ½)·2π/nA) by exp(τ·(z₁ cos α + z₂ sin α)) with two normals z drawn here, and rescales
+  /// each ring to its old sum. τ = 0 or a layer without angular bins: unchanged and nothing drawn; an
+  /// empty layer still draws its two normals, so the stream does not depend on the values.
+  @inline(__always)
+  static func tiltCentre(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, tau: Double, rng: inout RNG) {
+    guard tau > 0, nR > 0, range.count > nR else { return }
+    let z1 = tau * Double(rng.normal()), z2 = tau * Double(rng.normal())
+    let nA = range.count / nR
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * nR + nA) { scratch in
+      let before = scratch.baseAddress!, after = before + nR, factor = after + nR
+      before.initialize(repeating: 0, count: 2 * nR)
+      for a in 0..<nA {
+        let alpha = -Double.pi + (Double(a) + 0.5) * 2 * Double.pi / Double(nA)
+        (factor + a).initialize(to: Foundation.exp(z1 * Foundation.cos(alpha) + z2 * Foundation.sin(alpha)))
+      }
+      for (j, k) in range.enumerated() where buf[k] > 0 {
+        let y = Double(buf[k]) * factor[j / nR]
+        before[j % nR] += Double(buf[k])
+        after[j % nR] += y
+        buf[k] = Float(y)
+      }
+      for (j, k) in range.enumerated() where buf[k] > 0 {
+        buf[k] = Float(Double(buf[k]) * before[j % nR] / after[j % nR])
       }
     }
   }
@@ -237,11 +300,11 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Reweights radially (w), sharpens (γ), spreads the angles (σ) and spot-rounds (ε) showers (N,
-  /// voxels) in MeV in place. Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below
-  /// its threshold in voxel order (then, with random spot sizes, one per spot), and its angular factors
-  /// from RNG(seed: angularSpreadSeed(seeds[i])): the same seeds give the same showers, whatever the
-  /// batching.
+  /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ) and spot-rounds
+  /// (ε) showers (N, voxels) in MeV in place. Shower i draws its uniforms from RNG(seed: seeds[i]), one
+  /// per voxel below its threshold in voxel order (then, with random spot sizes, one per spot), its
+  /// angular factors from RNG(seed: angularSpreadSeed(seeds[i])) and its tilts from
+  /// RNG(seed: centreTiltSeed(seeds[i])): the same seeds give the same showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
@@ -262,6 +325,13 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           for l in g.layers.indices where sigmas[l] > 0 {
             Self.spreadAngles(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
                               sigma: sigmas[l], rng: &spreadRNG)
+          }
+        }
+        if let taus = centreTilts?[b] {
+          var tiltRNG = RNG(seed: Self.centreTiltSeed(seeds[i]))
+          for l in g.layers.indices where taus[l] > 0 {
+            Self.tiltCentre(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
+                            tau: taus[l], rng: &tiltRNG)
           }
         }
         for l in g.layers.indices where eps[l] > 0 {
@@ -502,6 +572,29 @@ public struct SpotRoundingFit: Sendable {
   /// the ring's energy. Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥
   /// `threshold` are left out (NaN if none is left). One voxel of nA holding the ring gives √(nA − 1),
   /// equal voxels 0.
+  /// Mean over showers of the distance of a layer's centre of energy from the axis, √(⟨η⟩² + ⟨φ⟩²),
+  /// counting voxels ≥ `threshold` (η = r cos α, φ = r sin α at the bin centres, as the evaluation's
+  /// centres). Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥ `threshold`
+  /// are left out (NaN if none is left, or for a layer without angular bins).
+  static func meanCentreOffset(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
+    let nR = rCentres.count, w = x.count / n, nA = w / nR
+    guard nA > 1 else { return .nan }
+    let cosA = (0..<nA).map { Foundation.cos(-Double.pi + (Double($0) + 0.5) * 2 * Double.pi / Double(nA)) }
+    let sinA = (0..<nA).map { Foundation.sin(-Double.pi + (Double($0) + 0.5) * 2 * Double.pi / Double(nA)) }
+    var sum = 0.0, used = 0
+    for i in 0..<n {
+      var e = 0.0, ex = 0.0, ey = 0.0
+      for k in 0..<w where x[i * w + k] >= threshold {
+        let v = Double(x[i * w + k]), r = rCentres[k % nR]
+        e += v; ex += v * r * cosA[k / nR]; ey += v * r * sinA[k / nR]
+      }
+      guard e > 0 else { continue }
+      sum += ((ex / e) * (ex / e) + (ey / e) * (ey / e)).squareRoot()
+      used += 1
+    }
+    return used > 0 ? sum / Double(used) : .nan
+  }
+
   static func meanAngularCV(_ x: [Float], showers n: Int, nR: Int, threshold: Float) -> Double {
     let w = x.count / n, nA = w / nR
     guard nA > 1 else { return .nan }
@@ -538,11 +631,13 @@ public struct SpotRoundingFit: Sendable {
   /// factor) and `randomSpotSizes` (written only when conserving). With `radialWeights` the weights are
   /// fitted first (`radialWeights(dense:…)`) and γ and ε on the reweighted layer. With `angularSpreads`
   /// (and `exponents`, whose layers it shares) σ is fitted after γ, by bisection for the target's
-  /// `meanAngularCV`, and ε on the spread layer.
+  /// `meanAngularCV`, and ε on the spread layer. With `centreTilts` (and `exponents`) τ is fitted last,
+  /// by bisection for the target's `meanCentreOffset`, and ε on the tilted layer.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
-                    randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false) -> SpotRoundingTable {
+                    randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false,
+                    centreTilts fitTilts: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -550,13 +645,14 @@ public struct SpotRoundingFit: Sendable {
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
     var spread = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
+    var tilt = spread
     var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
     let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
       targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
     }
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
-    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
     defer { results.p.deallocate(); results.w.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
@@ -576,19 +672,23 @@ public struct SpotRoundingFit: Sendable {
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0)
         return
       }
       let w = lay.voxelCount
-      // Sharpened by γ, spread by σ and rounded, each with one fixed stream (common random numbers, so
-      // the statistics move smoothly with γ and σ); returns the values and their ε.
-      func trial(_ g: Double, _ sigma: Double) -> (y: [Float], eps: Double) {
+      // Sharpened by γ, spread by σ, tilted by τ and rounded, each with one fixed stream (common random
+      // numbers, so the statistics move smoothly with γ, σ and τ); returns the values and their ε.
+      func trial(_ g: Double, _ sigma: Double, _ tau: Double = 0) -> (y: [Float], eps: Double) {
         var y = x
         y.withUnsafeMutableBufferPointer { buf in
           for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
           if sigma > 0 {
             var rng = RNG(seed: UInt64(b * 1000 + l) &+ 7)
             for i in 0..<n { SpotRoundingTable.spreadAngles(buf, (i * w)..<((i + 1) * w), nR: lay.nR, sigma: sigma, rng: &rng) }
+          }
+          if tau > 0 {
+            var rng = RNG(seed: UInt64(b * 1000 + l) &+ 11)
+            for i in 0..<n { SpotRoundingTable.tiltCentre(buf, (i * w)..<((i + 1) * w), nR: lay.nR, tau: tau, rng: &rng) }
           }
         }
         let e = Self.epsilon(y, showers: n, want: want, conserving: conserve, kappa: kappa)
@@ -632,17 +732,37 @@ public struct SpotRoundingFit: Sendable {
           sigma = hi < SpotRoundingTable.maxAngularSpread ? 0.5 * (lo + hi) : 0
         }
       }
-      results.p[j] = (trial(g, sigma).eps, g, sigma)
+      // τ (ring-wise as well): larger τ moves the centre of energy further off the axis; bisect for the
+      // target's mean offset, or keep 0 when the rounded layer already wanders as far.
+      var tau = 0.0
+      if fitTilts {
+        let goalOffset = Self.meanCentreOffset(t, showers: nt, rCentres: lay.rCentres, threshold: threshold)
+        func offset(_ s: Double) -> Double {
+          Self.meanCentreOffset(trial(g, sigma, s).y, showers: n, rCentres: lay.rCentres, threshold: threshold)
+        }
+        let o0 = goalOffset.isFinite ? offset(0) : .nan
+        if o0.isFinite, o0 < goalOffset {
+          var lo = 0.0, hi = SpotRoundingTable.maxCentreTilt
+          for _ in 0..<10 {
+            let mid = 0.5 * (lo + hi)
+            let o = offset(mid)
+            if o.isNaN || o < goalOffset { lo = mid } else { hi = mid }
+          }
+          tau = hi < SpotRoundingTable.maxCentreTilt ? 0.5 * (lo + hi) : 0   // out of reach: leave it
+        }
+      }
+      results.p[j] = (trial(g, sigma, tau).eps, g, sigma, tau)
     }
     for (j, (b, l)) in jobs.enumerated() {
-      (eps[b][l], gam[b][l], spread[b][l]) = results.p[j]
+      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l]) = results.p[j]
       for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
     }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
                              exponents: fitExponents ? gam : nil, conservesLayerEnergy: conserve ? true : nil,
                              radialWeights: fitWeights ? rw : nil, epsilonEnergyExponent: kappa != 0 ? kappa : nil,
                              randomSpotSizes: conserve && randomSizes ? true : nil,
-                             angularSpreads: fitSpreads && fitExponents ? spread : nil)
+                             angularSpreads: fitSpreads && fitExponents ? spread : nil,
+                             centreTilts: fitTilts && fitExponents ? tilt : nil)
   }
 
   /// Mean over showers of each radial bin's share of the layer (values `x`, n showers × nR·nA, radius
@@ -713,10 +833,12 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var epsilonEnergyExponent: Double
   public var randomSpotSizes: Bool
   public var angularSpreads: Bool
+  public var centreTilts: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
-              epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true) {
+              epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
+              centreTilts: Bool = true) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -724,6 +846,7 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.epsilonEnergyExponent = epsilonEnergyExponent
     self.randomSpotSizes = randomSpotSizes
     self.angularSpreads = angularSpreads
+    self.centreTilts = centreTilts
   }
 }
 
@@ -733,14 +856,14 @@ extension SpotRoundingFit {
     table(exponents: options.exponents, conservingLayerEnergy: options.conservingLayerEnergy,
           maxExponent: options.maxExponent, radialWeights: options.radialWeights,
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
-          angularSpreads: options.angularSpreads)
+          angularSpreads: options.angularSpreads, centreTilts: options.centreTilts)
   }
 }
 
 /// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
-/// before they are read): (ε, γ, σ) per job, and `maxR` radial weights per job.
+/// before they are read): (ε, γ, σ, τ) per job, and `maxR` radial weights per job.
 private struct FitResults: @unchecked Sendable {
-  let p: UnsafeMutableBufferPointer<(Double, Double, Double)>
+  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double)>
   let w: UnsafeMutableBufferPointer<Double>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
 }

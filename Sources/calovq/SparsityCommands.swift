@@ -25,6 +25,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
       and the rounding (unless --no-angular-spread) each voxel is multiplied by a lognormal factor of \
       spread σ and each ring rescaled to its energy, σ fitted so that the energy-weighted angular \
       variation of the rings matches the training showers' (the decoders make rings too symmetric). \
+      Then (unless --no-centre-tilt) each layer's rings are multiplied by a random dipole \
+      exp(τ(z₁ cos α + z₂ sin α)) and rescaled, τ fitted so that the mean distance of the layer's \
+      centre of energy from the axis matches the training showers' (the decoders centre it too well). \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -55,6 +58,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("no-angular-spread"),
         help: "Do not spread each ring's voxels by fitted lognormal factors (tables before session 11).")
   var noAngularSpread = false
+  @Flag(name: .customLong("no-centre-tilt"),
+        help: "Do not tilt each layer's rings by a fitted random dipole that moves its centre of energy (tables before session 12).")
+  var noCentreTilt = false
 
   func run() throws {
     try reportingErrors {
@@ -66,7 +72,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
       guard maxExponent > 0.3 && maxExponent <= 50 else { throw CLIError.badArgument("--max-exponent must be in (0.3, 50]") }
       let options = SpotRoundingFitOptions(exponents: !noWidths, conservingLayerEnergy: !plainSpots, maxExponent: maxExponent,
                                            radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
-                                           randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread)
+                                           randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread,
+                                           centreTilts: !noCentreTilt)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -95,7 +102,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
       for l in g.relevantLayerIndices {
         cells.append(String(format: "L%d %.0f/%.0f ε %.3g γ %.2f", g.layers[l].id, c.targetOccupancy[b][l], c.denseOccupancy[b][l],
                             t.thresholdsMeV[b][l], t.exponents?[b][l] ?? 1)
-                     + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? ""))
+                     + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? "")
+                     + (t.centreTilts.map { String(format: " τ %.2f", $0[b][l]) } ?? ""))
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }
