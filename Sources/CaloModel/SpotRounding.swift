@@ -96,10 +96,20 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// standard deviation of the η centre 34.8 mm in the data, 12.5 mm generated, runs/pi3). The two
   /// normals per layer come from their own stream (`centreTiltSeed`).
   public var centreTilts: [[Double]]?
+  /// E_c in MeV, [bin][layer]: after τ and before rounding, a shower whose layer holds less than E_c
+  /// (and more than 0) gets the layer's whole energy in one voxel, drawn with probability ∝ its value
+  /// (0 = never; nil = 0 everywhere, tables written before this field existed). Why: a charged pion
+  /// that has not yet showered crosses the first layers as a MIP and leaves its few MeV in one cell,
+  /// while the decoder spreads that energy over the layer and the rounding keeps several deposits
+  /// (ds1-pion, runs/pi4: one non-empty voxel in layer 1 in 73 % of the data's showers, 33 % of the
+  /// generated ones; layer 2 41 % against 12 %), so the η/φ widths, 0 for one voxel, come out too
+  /// large. The uniforms come from their own stream (`singleDepositSeed`).
+  public var singleDepositBelowMeV: [[Double]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
-              randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil) {
+              randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil,
+              singleDepositBelowMeV: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -110,6 +120,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.randomSpotSizes = randomSpotSizes
     self.angularSpreads = angularSpreads
     self.centreTilts = centreTilts
+    self.singleDepositBelowMeV = singleDepositBelowMeV
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -179,6 +190,14 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       }
       guard centreTilts.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxCentreTilt } }) else {
         throw SpotRoundingError("centreTilts must be in [0, \(Self.maxCentreTilt)]")
+      }
+    }
+    if let singleDepositBelowMeV {
+      guard singleDepositBelowMeV.count == binCount, singleDepositBelowMeV.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("singleDepositBelowMeV must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      guard singleDepositBelowMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
+        throw SpotRoundingError("singleDepositBelowMeV must be finite and ≥ 0")
       }
     }
   }
@@ -254,6 +273,30 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     }
   }
 
+  /// The seed of shower `seed`'s single-deposit stream (a third fixed odd offset).
+  @inline(__always)
+  static func singleDepositSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x2545_F491_4F6C_DD1D }
+
+  /// When the voxels of `range` hold more than 0 and less than `below` MeV in all, moves that energy
+  /// into one voxel chosen with probability ∝ its value (one uniform, drawn whenever `below` > 0, so
+  /// the stream does not depend on the values) and zeroes the others.
+  @inline(__always)
+  static func collapse(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, below: Double, rng: inout RNG) {
+    guard below > 0 else { return }
+    let u = Double(rng.uniform())
+    var e = 0.0
+    for k in range where buf[k] > 0 { e += Double(buf[k]) }
+    guard e > 0, e < below else { return }
+    var left = u * e, chosen = -1
+    for k in range where buf[k] > 0 {
+      chosen = k
+      left -= Double(buf[k])
+      if left < 0 { break }
+    }
+    for k in range { buf[k] = 0 }
+    buf[chosen] = Float(e)
+  }
+
   /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
   @inline(__always)
   static func epsilonScale(_ buf: UnsafeBufferPointer<Float>, _ range: Range<Int>, kappa: Double) -> Double {
@@ -300,11 +343,13 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ) and spot-rounds
-  /// (ε) showers (N, voxels) in MeV in place. Shower i draws its uniforms from RNG(seed: seeds[i]), one
-  /// per voxel below its threshold in voxel order (then, with random spot sizes, one per spot), its
-  /// angular factors from RNG(seed: angularSpreadSeed(seeds[i])) and its tilts from
-  /// RNG(seed: centreTiltSeed(seeds[i])): the same seeds give the same showers, whatever the batching.
+  /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
+  /// low-energy layers into one deposit (E_c) and spot-rounds (ε) showers (N, voxels) in MeV in place.
+  /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
+  /// order (then, with random spot sizes, one per spot), its angular factors from
+  /// RNG(seed: angularSpreadSeed(seeds[i])), its tilts from RNG(seed: centreTiltSeed(seeds[i])) and its
+  /// single-deposit choices from RNG(seed: singleDepositSeed(seeds[i])): the same seeds give the same
+  /// showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
@@ -332,6 +377,12 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           for l in g.layers.indices where taus[l] > 0 {
             Self.tiltCentre(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
                             tau: taus[l], rng: &tiltRNG)
+          }
+        }
+        if let below = singleDepositBelowMeV?[b] {
+          var singleRNG = RNG(seed: Self.singleDepositSeed(seeds[i]))
+          for l in g.layers.indices where below[l] > 0 {
+            Self.collapse(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: below[l], rng: &singleRNG)
           }
         }
         for l in g.layers.indices where eps[l] > 0 {
@@ -595,6 +646,20 @@ public struct SpotRoundingFit: Sendable {
     return used > 0 ? sum / Double(used) : .nan
   }
 
+  /// Among the showers with something ≥ `threshold` in the layer (values `x`, showers × width), the
+  /// fraction with exactly one such voxel (NaN if there are none).
+  static func singleDepositFraction(_ x: [Float], showers n: Int, threshold: Float) -> Double {
+    let w = x.count / n
+    var used = 0, single = 0
+    for i in 0..<n {
+      var c = 0
+      for k in 0..<w where x[i * w + k] >= threshold { c += 1 }
+      if c > 0 { used += 1 }
+      if c == 1 { single += 1 }
+    }
+    return used > 0 ? Double(single) / Double(used) : .nan
+  }
+
   static func meanAngularCV(_ x: [Float], showers n: Int, nR: Int, threshold: Float) -> Double {
     let w = x.count / n, nA = w / nR
     guard nA > 1 else { return .nan }
@@ -632,12 +697,14 @@ public struct SpotRoundingFit: Sendable {
   /// fitted first (`radialWeights(dense:…)`) and γ and ε on the reweighted layer. With `angularSpreads`
   /// (and `exponents`, whose layers it shares) σ is fitted after γ, by bisection for the target's
   /// `meanAngularCV`, and ε on the spread layer. With `centreTilts` (and `exponents`) τ is fitted last,
-  /// by bisection for the target's `meanCentreOffset`, and ε on the tilted layer.
+  /// by bisection for the target's `meanCentreOffset`, and ε on the tilted layer. With `singleDeposits`
+  /// (and `exponents`) E_c follows, a quantile of the model's layer energies found by bisection for the
+  /// target's `singleDepositFraction`, and ε on the collapsed layer.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
                     randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false,
-                    centreTilts fitTilts: Bool = false) -> SpotRoundingTable {
+                    centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -645,14 +712,14 @@ public struct SpotRoundingFit: Sendable {
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
     var spread = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
-    var tilt = spread
+    var tilt = spread, single = spread
     var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
     let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
       targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
     }
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
-    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
     defer { results.p.deallocate(); results.w.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
@@ -672,13 +739,14 @@ public struct SpotRoundingFit: Sendable {
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0, 0)
         return
       }
       let w = lay.voxelCount
-      // Sharpened by γ, spread by σ, tilted by τ and rounded, each with one fixed stream (common random
-      // numbers, so the statistics move smoothly with γ, σ and τ); returns the values and their ε.
-      func trial(_ g: Double, _ sigma: Double, _ tau: Double = 0) -> (y: [Float], eps: Double) {
+      // Sharpened by γ, spread by σ, tilted by τ, collapsed below E_c and rounded, each with one fixed
+      // stream (common random numbers, so the statistics move smoothly with the parameters); returns the
+      // values and their ε.
+      func trial(_ g: Double, _ sigma: Double, _ tau: Double = 0, _ below: Double = 0) -> (y: [Float], eps: Double) {
         var y = x
         y.withUnsafeMutableBufferPointer { buf in
           for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
@@ -689,6 +757,10 @@ public struct SpotRoundingFit: Sendable {
           if tau > 0 {
             var rng = RNG(seed: UInt64(b * 1000 + l) &+ 11)
             for i in 0..<n { SpotRoundingTable.tiltCentre(buf, (i * w)..<((i + 1) * w), nR: lay.nR, tau: tau, rng: &rng) }
+          }
+          if below > 0 {
+            var rng = RNG(seed: UInt64(b * 1000 + l) &+ 13)
+            for i in 0..<n { SpotRoundingTable.collapse(buf, (i * w)..<((i + 1) * w), below: below, rng: &rng) }
           }
         }
         let e = Self.epsilon(y, showers: n, want: want, conserving: conserve, kappa: kappa)
@@ -751,10 +823,34 @@ public struct SpotRoundingFit: Sendable {
           tau = hi < SpotRoundingTable.maxCentreTilt ? 0.5 * (lo + hi) : 0   // out of reach: leave it
         }
       }
-      results.p[j] = (trial(g, sigma, tau).eps, g, sigma, tau)
+      // E_c: collapsing the showers whose layer energy lies below a quantile q of this bin's raises the
+      // share of single-deposit layers; bisect q for the target's share, or keep 0 when the rounded
+      // layer already has as many. (γ, σ and τ keep each layer's energy, so `x` gives the energies.)
+      var below = 0.0
+      if fitSingles {
+        let goalSingle = Self.singleDepositFraction(t, showers: nt, threshold: threshold)
+        func share(_ e: Double) -> Double { Self.singleDepositFraction(trial(g, sigma, tau, e).y, showers: n, threshold: threshold) }
+        let s0 = goalSingle.isFinite ? share(0) : .nan
+        if s0.isFinite, s0 < goalSingle {
+          let energies = (0..<n).map { i in x[(i * w)..<((i + 1) * w)].reduce(0.0) { $0 + Double(Swift.max($1, 0)) } }
+            .filter { $0 > 0 }.sorted()
+          func quantile(_ q: Double) -> Double {
+            // Halfway between neighbouring energies, so "below" separates them cleanly.
+            let k = Swift.min(energies.count - 1, Int(q * Double(energies.count)))
+            return k + 1 < energies.count ? 0.5 * (energies[k] + energies[k + 1]) : energies[k] * 1.0001
+          }
+          var lo = 0.0, hi = 1.0
+          for _ in 0..<12 {
+            let mid = 0.5 * (lo + hi)
+            if share(quantile(mid)) < goalSingle { lo = mid } else { hi = mid }
+          }
+          below = energies.isEmpty ? 0 : quantile(0.5 * (lo + hi))
+        }
+      }
+      results.p[j] = (trial(g, sigma, tau, below).eps, g, sigma, tau, below)
     }
     for (j, (b, l)) in jobs.enumerated() {
-      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l]) = results.p[j]
+      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l]) = results.p[j]
       for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
     }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
@@ -762,7 +858,8 @@ public struct SpotRoundingFit: Sendable {
                              radialWeights: fitWeights ? rw : nil, epsilonEnergyExponent: kappa != 0 ? kappa : nil,
                              randomSpotSizes: conserve && randomSizes ? true : nil,
                              angularSpreads: fitSpreads && fitExponents ? spread : nil,
-                             centreTilts: fitTilts && fitExponents ? tilt : nil)
+                             centreTilts: fitTilts && fitExponents ? tilt : nil,
+                             singleDepositBelowMeV: fitSingles && fitExponents ? single : nil)
   }
 
   /// Mean over showers of each radial bin's share of the layer (values `x`, n showers × nR·nA, radius
@@ -834,11 +931,12 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var randomSpotSizes: Bool
   public var angularSpreads: Bool
   public var centreTilts: Bool
+  public var singleDeposits: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
-              centreTilts: Bool = true) {
+              centreTilts: Bool = true, singleDeposits: Bool = true) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -847,6 +945,7 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.randomSpotSizes = randomSpotSizes
     self.angularSpreads = angularSpreads
     self.centreTilts = centreTilts
+    self.singleDeposits = singleDeposits
   }
 }
 
@@ -856,14 +955,15 @@ extension SpotRoundingFit {
     table(exponents: options.exponents, conservingLayerEnergy: options.conservingLayerEnergy,
           maxExponent: options.maxExponent, radialWeights: options.radialWeights,
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
-          angularSpreads: options.angularSpreads, centreTilts: options.centreTilts)
+          angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
+          singleDeposits: options.singleDeposits)
   }
 }
 
 /// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
-/// before they are read): (ε, γ, σ, τ) per job, and `maxR` radial weights per job.
+/// before they are read): (ε, γ, σ, τ, E_c) per job, and `maxR` radial weights per job.
 private struct FitResults: @unchecked Sendable {
-  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double)>
+  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double)>
   let w: UnsafeMutableBufferPointer<Double>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
 }

@@ -28,6 +28,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
       Then (unless --no-centre-tilt) each layer's rings are multiplied by a random dipole \
       exp(τ(z₁ cos α + z₂ sin α)) and rescaled, τ fitted so that the mean distance of the layer's \
       centre of energy from the axis matches the training showers' (the decoders centre it too well). \
+      Then (unless --no-single-deposits) a shower whose layer holds less than E_c gets that energy in \
+      one voxel drawn ∝ its value, E_c fitted so that the share of layers with a single deposit \
+      matches the training showers' (a MIP crossing a layer leaves one cell; the decoders spread it). \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -61,6 +64,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("no-centre-tilt"),
         help: "Do not tilt each layer's rings by a fitted random dipole that moves its centre of energy (tables before session 12).")
   var noCentreTilt = false
+  @Flag(name: .customLong("no-single-deposits"),
+        help: "Do not collapse low-energy layers into one deposit (tables before session 12).")
+  var noSingleDeposits = false
 
   func run() throws {
     try reportingErrors {
@@ -73,7 +79,7 @@ struct CalibrateSparsityCommand: ParsableCommand {
       let options = SpotRoundingFitOptions(exponents: !noWidths, conservingLayerEnergy: !plainSpots, maxExponent: maxExponent,
                                            radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
                                            randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread,
-                                           centreTilts: !noCentreTilt)
+                                           centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -103,7 +109,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
         cells.append(String(format: "L%d %.0f/%.0f ε %.3g γ %.2f", g.layers[l].id, c.targetOccupancy[b][l], c.denseOccupancy[b][l],
                             t.thresholdsMeV[b][l], t.exponents?[b][l] ?? 1)
                      + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? "")
-                     + (t.centreTilts.map { String(format: " τ %.2f", $0[b][l]) } ?? ""))
+                     + (t.centreTilts.map { String(format: " τ %.2f", $0[b][l]) } ?? "")
+                     + (t.singleDepositBelowMeV.map { $0[b][l] > 0 ? String(format: " 1× below %.3g", $0[b][l]) : "" } ?? ""))
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }

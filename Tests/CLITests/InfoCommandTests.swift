@@ -120,7 +120,7 @@ final class InfoCommandTests: TempDirTestCase {
     _ = try ok(["calibrate-sparsity", "--model", refit, "--data", geometryDir + "/../ds1-photon.h5", "--count", "300",
                 "--epsilon-energy-exponent", "0.5"])
     let r = try ok(["info", refit])
-    XCTAssertTrue(r.contains("layer-conserving spots of random sizes, layer exponents γ, radial weights, ε ∝ E_layer^0.5, angular spreads σ, centre tilts τ"), r)
+    XCTAssertTrue(r.contains("layer-conserving spots of random sizes, layer exponents γ, radial weights, ε ∝ E_layer^0.5, angular spreads σ, centre tilts τ, single deposits below E_c"), r)
     // A folder with only one stage names the missing file; shower-file options are refused.
     let half = dir.file("half")
     try FileManager.default.createDirectory(atPath: half, withIntermediateDirectories: true)

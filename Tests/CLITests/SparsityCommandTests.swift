@@ -36,20 +36,20 @@ final class SparsityCommandTests: TempDirTestCase {
     // Every voxel keeps its expected energy, so the totals agree closely.
     XCTAssertEqual(Double(r.reduce(0, +) / dense.reduce(0, +)), 1, accuracy: 0.01)
 
-    // The defaults write radial weights, random spot sizes, angular spreads and centre tilts, no κ; the flags turn
+    // The defaults write radial weights, random spot sizes, angular spreads, centre tilts and single deposits, no κ; the flags turn
     // them off / set κ.
     func table(_ name: String) throws -> [String: Any] {
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file(name)))) as! [String: Any]
     }
     let t = try table("t.json")
     XCTAssertNotNil(t["radialWeights"]); XCTAssertEqual(t["randomSpotSizes"] as? Bool, true); XCTAssertNil(t["epsilonEnergyExponent"])
-    XCTAssertNotNil(t["angularSpreads"]); XCTAssertNotNil(t["centreTilts"])
+    XCTAssertNotNil(t["angularSpreads"]); XCTAssertNotNil(t["centreTilts"]); XCTAssertNotNil(t["singleDepositBelowMeV"])
     let off = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
                                  "--out", dir.file("t2.json"), "--no-radial-weights", "--equal-spot-sizes", "--no-angular-spread",
-                                 "--no-centre-tilt", "--epsilon-energy-exponent", "0.5"])
+                                 "--no-centre-tilt", "--no-single-deposits", "--epsilon-energy-exponent", "0.5"])
     XCTAssertEqual(off.status, 0, off.stderr)
     let t2 = try table("t2.json")
-    XCTAssertNil(t2["radialWeights"]); XCTAssertNil(t2["randomSpotSizes"]); XCTAssertNil(t2["angularSpreads"]); XCTAssertNil(t2["centreTilts"]); XCTAssertEqual(t2["epsilonEnergyExponent"] as? Double, 0.5)
+    XCTAssertNil(t2["radialWeights"]); XCTAssertNil(t2["randomSpotSizes"]); XCTAssertNil(t2["angularSpreads"]); XCTAssertNil(t2["centreTilts"]); XCTAssertNil(t2["singleDepositBelowMeV"]); XCTAssertEqual(t2["epsilonEnergyExponent"] as? Double, 0.5)
   }
 
   func testBadInputGivesOneErrorLine() throws {
