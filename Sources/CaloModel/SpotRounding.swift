@@ -217,13 +217,21 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   @inline(__always)
   static func spreadAngles(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, sigma: Double, rng: inout RNG) {
     guard sigma > 0, nR > 0, range.count > nR else { return }
-    // Per-ring sums on the stack: this runs for every layer of every generated shower.
+    let shift = sigma * sigma / 2
+    scaleRings(buf, range, nR: nR) { _ in Foundation.exp(sigma * Double(rng.normal()) - shift) }
+  }
+
+  /// Multiplies each voxel > 0 of one layer (radius fastest, `nR` radial bins) by `factor(j)`, j its
+  /// index in the layer, called once per such voxel in order, and rescales each ring to its old sum.
+  /// The shared step of the angular spread and the centre tilt, which run for every layer of every
+  /// generated shower: the per-ring sums live on the stack.
+  @inline(__always)
+  static func scaleRings(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, factor: (Int) -> Double) {
     withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * nR) { sums in
       let before = sums.baseAddress!, after = before + nR
       before.initialize(repeating: 0, count: 2 * nR)
-      let shift = sigma * sigma / 2
       for (j, k) in range.enumerated() where buf[k] > 0 {
-        let y = Double(buf[k]) * Foundation.exp(sigma * Double(rng.normal()) - shift)
+        let y = Double(buf[k]) * factor(j)
         before[j % nR] += Double(buf[k])
         after[j % nR] += y
         buf[k] = Float(y)
@@ -233,6 +241,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       }
     }
   }
+
 
   /// Upper end of τ (the fit's search range and the validation bound): at τ = 1.5 a shower with the
   /// mean |z| = 1.25 has e^(2·1.5·1.25) ≈ 40 times more energy per voxel on one side of a ring than on
@@ -254,24 +263,15 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     guard tau > 0, nR > 0, range.count > nR else { return }
     let z1 = tau * Double(rng.normal()), z2 = tau * Double(rng.normal())
     let nA = range.count / nR
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * nR + nA) { scratch in
-      let before = scratch.baseAddress!, after = before + nR, factor = after + nR
-      before.initialize(repeating: 0, count: 2 * nR)
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: nA) { factors in
       for a in 0..<nA {
         let alpha = -Double.pi + (Double(a) + 0.5) * 2 * Double.pi / Double(nA)
-        (factor + a).initialize(to: Foundation.exp(z1 * Foundation.cos(alpha) + z2 * Foundation.sin(alpha)))
+        factors[a] = Foundation.exp(z1 * Foundation.cos(alpha) + z2 * Foundation.sin(alpha))
       }
-      for (j, k) in range.enumerated() where buf[k] > 0 {
-        let y = Double(buf[k]) * factor[j / nR]
-        before[j % nR] += Double(buf[k])
-        after[j % nR] += y
-        buf[k] = Float(y)
-      }
-      for (j, k) in range.enumerated() where buf[k] > 0 {
-        buf[k] = Float(Double(buf[k]) * before[j % nR] / after[j % nR])
-      }
+      scaleRings(buf, range, nR: nR) { j in factors[j / nR] }
     }
   }
+
 
   /// The seed of shower `seed`'s single-deposit stream (a third fixed odd offset).
   @inline(__always)

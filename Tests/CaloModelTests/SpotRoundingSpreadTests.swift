@@ -47,22 +47,9 @@ final class SpotRoundingSpreadTests: XCTestCase {
   /// 0.6: the fitted σ comes back, γ stays near 1 (the radial profile is the same) and no voxel is
   /// rounded (every target voxel is non-empty, so ε = 0). Layer 7 of ds2.
   func testFitRecoversAKnownSpread() {
-    let l = 7, nR = 9, nA = 16, v = g.voxelCount, n = 400, sigma = 0.6
-    let profile: [Double] = [0.40, 0.20, 0.12, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02]
-    var dense = [Float](repeating: 0, count: n * v), target = dense
-    var rng = RNG(seed: 9)
-    for i in 0..<n {
-      let energy = 100 + 900 * Double(rng.uniform())
-      for a in 0..<nA {
-        for r in 0..<nR {
-          let k = i * v + g.index(layer: l, alpha: a, r: r)
-          dense[k] = Float(energy * profile[r] / Double(nA))
-          target[k] = dense[k]
-        }
-      }
-      target.withUnsafeMutableBufferPointer {
-        SpotRoundingTable.spreadAngles($0, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: nR, sigma: sigma, rng: &rng)
-      }
+    let l = 7, n = 400, sigma = 0.6, nR = g.layers[l].nR
+    let (dense, target) = uniformRingShowers(layer: l, count: n, seed: 9) { buf, range, rng in
+      SpotRoundingTable.spreadAngles(buf, range, nR: nR, sigma: sigma, rng: &rng)
     }
     var fit = SpotRoundingFit(dataset: kind)
     let e = [Double](repeating: 20_000, count: n)

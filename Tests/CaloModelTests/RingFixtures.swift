@@ -1,0 +1,29 @@
+// A fixture shared by the calibration fits that must recover a known ring-wise change (angular spread
+// σ, centre tilt τ).
+import CaloGeometry
+import CaloTensor
+@testable import CaloModel
+
+/// `n` dense ds2 showers whose layer `l` has rings uniform in angle (a fixed radial profile, layer
+/// energies uniform in 100–1000 MeV), and a copy in which each shower's layer went through `change`
+/// (buffer, the layer's range, the fixture's RNG). One RNG(seed) draws the energies and feeds `change`.
+func uniformRingShowers(layer l: Int, count n: Int, seed: UInt64,
+                        change: (UnsafeMutableBufferPointer<Float>, Range<Int>, inout RNG) -> Void) -> (dense: [Float], target: [Float]) {
+  let g = DatasetKind.ds2.geometry, v = g.voxelCount, nR = g.layers[l].nR, nA = g.layers[l].nAlpha
+  let profile: [Double] = [0.40, 0.20, 0.12, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02]
+  precondition(nR == profile.count, "the fixture's profile has 9 radial bins")
+  var dense = [Float](repeating: 0, count: n * v), target = dense
+  var rng = RNG(seed: seed)
+  for i in 0..<n {
+    let energy = 100 + 900 * Double(rng.uniform())
+    for a in 0..<nA {
+      for r in 0..<nR {
+        let k = i * v + g.index(layer: l, alpha: a, r: r)
+        dense[k] = Float(energy * profile[r] / Double(nA))
+        target[k] = dense[k]
+      }
+    }
+    target.withUnsafeMutableBufferPointer { change($0, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), &rng) }
+  }
+  return (dense, target)
+}
