@@ -242,7 +242,6 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     }
   }
 
-
   /// Upper end of τ (the fit's search range and the validation bound): at τ = 1.5 a shower with the
   /// mean |z| = 1.25 has e^(2·1.5·1.25) ≈ 40 times more energy per voxel on one side of a ring than on
   /// the other. Where the target needs more the layer keeps τ = 0: with a bound of 3, ds1-pion layer 2
