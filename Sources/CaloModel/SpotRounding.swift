@@ -253,18 +253,19 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   @inline(__always)
   static func centreTiltSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x7F4A_7C15_9E37_79B9 }
 
-  /// Multiplies each voxel of one layer (radius fastest, `nR` radial bins, angular bins centred on
-  /// −π + (a + ½)·2π/nA) by exp(τ·(z₁ cos α + z₂ sin α)) with two normals z drawn here, and rescales
-  /// each ring to its old sum. τ = 0 or a layer without angular bins: unchanged and nothing drawn; an
-  /// empty layer still draws its two normals, so the stream does not depend on the values.
+  /// Multiplies each voxel of one layer (radius fastest) by exp(τ·(z₁ cos α + z₂ sin α)), α its angular
+  /// bin's centre (`Layer.alphaCentre`), with two normals z drawn here, and rescales each ring to its old
+  /// sum. τ = 0 or a layer without angular bins: unchanged and nothing drawn; an empty layer still draws
+  /// its two normals, so the stream does not depend on the values.
   @inline(__always)
-  static func tiltCentre(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, tau: Double, rng: inout RNG) {
-    guard tau > 0, nR > 0, range.count > nR else { return }
+  static func tiltCentre(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, layer: Layer, tau: Double, rng: inout RNG) {
+    let nR = layer.nR, nA = layer.nAlpha
+    guard tau > 0, layer.isAngular else { return }
+    precondition(range.count == layer.voxelCount, "tiltCentre: \(range.count) values for a layer of \(layer.voxelCount)")
     let z1 = tau * Double(rng.normal()), z2 = tau * Double(rng.normal())
-    let nA = range.count / nR
     withUnsafeTemporaryAllocation(of: Double.self, capacity: nA) { factors in
       for a in 0..<nA {
-        let alpha = -Double.pi + (Double(a) + 0.5) * 2 * Double.pi / Double(nA)
+        let alpha = layer.alphaCentre(a)
         factors[a] = Foundation.exp(z1 * Foundation.cos(alpha) + z2 * Foundation.sin(alpha))
       }
       scaleRings(buf, range, nR: nR) { j in factors[j / nR] }
@@ -374,7 +375,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         if let taus = centreTilts?[b] {
           var tiltRNG = RNG(seed: Self.centreTiltSeed(seeds[i]))
           for l in g.layers.indices where taus[l] > 0 {
-            Self.tiltCentre(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
+            Self.tiltCentre(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), layer: g.layers[l],
                             tau: taus[l], rng: &tiltRNG)
           }
         }
@@ -617,20 +618,16 @@ public struct SpotRoundingFit: Sendable {
     return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
   }
 
-  /// Mean over showers of a layer's angular variation: each ring's coefficient of variation over its
-  /// angular bins (standard deviation / mean of the voxels, counting those ≥ `threshold`), weighted by
-  /// the ring's energy. Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥
-  /// `threshold` are left out (NaN if none is left). One voxel of nA holding the ring gives √(nA − 1),
-  /// equal voxels 0.
   /// Mean over showers of the distance of a layer's centre of energy from the axis, √(⟨η⟩² + ⟨φ⟩²),
   /// counting voxels ≥ `threshold` (η = r cos α, φ = r sin α at the bin centres, as the evaluation's
-  /// centres). Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥ `threshold`
-  /// are left out (NaN if none is left, or for a layer without angular bins).
-  static func meanCentreOffset(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
-    let nR = rCentres.count, w = x.count / n, nA = w / nR
-    guard nA > 1 else { return .nan }
-    let cosA = (0..<nA).map { Foundation.cos(-Double.pi + (Double($0) + 0.5) * 2 * Double.pi / Double(nA)) }
-    let sinA = (0..<nA).map { Foundation.sin(-Double.pi + (Double($0) + 0.5) * 2 * Double.pi / Double(nA)) }
+  /// centres). Layer values `x` are showers × `layer.voxelCount`, radius fastest; showers with nothing ≥
+  /// `threshold` are left out (NaN if none is left, or for a layer without angular bins).
+  static func meanCentreOffset(_ x: [Float], showers n: Int, layer: Layer, threshold: Float) -> Double {
+    guard layer.isAngular else { return .nan }
+    let nR = layer.nR, w = layer.voxelCount, rCentres = layer.rCentres
+    precondition(x.count == n * w, "meanCentreOffset: \(x.count) values for \(n) showers of \(w)")
+    let cosA = (0..<layer.nAlpha).map { Foundation.cos(layer.alphaCentre($0)) }
+    let sinA = (0..<layer.nAlpha).map { Foundation.sin(layer.alphaCentre($0)) }
     var sum = 0.0, used = 0
     for i in 0..<n {
       var e = 0.0, ex = 0.0, ey = 0.0
@@ -659,6 +656,11 @@ public struct SpotRoundingFit: Sendable {
     return used > 0 ? Double(single) / Double(used) : .nan
   }
 
+  /// Mean over showers of a layer's angular variation: each ring's coefficient of variation over its
+  /// angular bins (standard deviation / mean of the voxels, counting those ≥ `threshold`), weighted by
+  /// the ring's energy. Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥
+  /// `threshold` are left out (NaN if none is left). One voxel of nA holding the ring gives √(nA − 1),
+  /// equal voxels 0.
   static func meanAngularCV(_ x: [Float], showers n: Int, nR: Int, threshold: Float) -> Double {
     let w = x.count / n, nA = w / nR
     guard nA > 1 else { return .nan }
@@ -755,7 +757,7 @@ public struct SpotRoundingFit: Sendable {
           }
           if tau > 0 {
             var rng = RNG(seed: UInt64(b * 1000 + l) &+ 11)
-            for i in 0..<n { SpotRoundingTable.tiltCentre(buf, (i * w)..<((i + 1) * w), nR: lay.nR, tau: tau, rng: &rng) }
+            for i in 0..<n { SpotRoundingTable.tiltCentre(buf, (i * w)..<((i + 1) * w), layer: lay, tau: tau, rng: &rng) }
           }
           if below > 0 {
             var rng = RNG(seed: UInt64(b * 1000 + l) &+ 13)
@@ -807,9 +809,9 @@ public struct SpotRoundingFit: Sendable {
       // target's mean offset, or keep 0 when the rounded layer already wanders as far.
       var tau = 0.0
       if fitTilts {
-        let goalOffset = Self.meanCentreOffset(t, showers: nt, rCentres: lay.rCentres, threshold: threshold)
+        let goalOffset = Self.meanCentreOffset(t, showers: nt, layer: lay, threshold: threshold)
         func offset(_ s: Double) -> Double {
-          Self.meanCentreOffset(trial(g, sigma, s).y, showers: n, rCentres: lay.rCentres, threshold: threshold)
+          Self.meanCentreOffset(trial(g, sigma, s).y, showers: n, layer: lay, threshold: threshold)
         }
         let o0 = goalOffset.isFinite ? offset(0) : .nan
         if o0.isFinite, o0 < goalOffset {

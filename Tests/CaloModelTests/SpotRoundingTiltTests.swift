@@ -17,7 +17,7 @@ final class SpotRoundingTiltTests: XCTestCase {
     var x: [Float] = [1, 0, 2, 0, 3, 0, 4, 5, 9]
     let tau = 0.7
     var rng = RNG(seed: 42), twin = rng
-    x.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<8, nR: 2, tau: tau, rng: &rng) }
+    x.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<8, layer: Layer(id: 0, rEdges: [0, 1, 2], nAlpha: 4), tau: tau, rng: &rng) }
     let z1 = tau * Double(twin.normal()), z2 = tau * Double(twin.normal())
     let f = (0..<4).map { a -> Double in
       let alpha = -Double.pi + (Double(a) + 0.5) * Double.pi / 2
@@ -31,13 +31,13 @@ final class SpotRoundingTiltTests: XCTestCase {
     // τ = 0 and a layer without angular bins: unchanged, nothing drawn. An empty layer still draws.
     var same: [Float] = [1, 2, 3, 4]
     var r0 = RNG(seed: 1), r1 = r0
-    same.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<4, nR: 2, tau: 0, rng: &r0) }
-    same.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<4, nR: 4, tau: 1, rng: &r0) }
+    same.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<4, layer: Layer(id: 0, rEdges: [0, 1, 2], nAlpha: 2), tau: 0, rng: &r0) }
+    same.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<4, layer: Layer(id: 0, rEdges: [0, 1, 2, 3, 4], nAlpha: 1), tau: 1, rng: &r0) }
     XCTAssertEqual(same, [1, 2, 3, 4])
     XCTAssertEqual(r0.next(), r1.next())
     var empty: [Float] = [0, 0, 0, 0]
     var r2 = RNG(seed: 1), r3 = r2
-    empty.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<4, nR: 2, tau: 1, rng: &r2) }
+    empty.withUnsafeMutableBufferPointer { SpotRoundingTable.tiltCentre($0, 0..<4, layer: Layer(id: 0, rEdges: [0, 1, 2], nAlpha: 2), tau: 1, rng: &r2) }
     _ = r3.normal(); _ = r3.normal()
     XCTAssertEqual(empty, [0, 0, 0, 0])
     XCTAssertEqual(r2.next(), r3.next(), "the stream does not depend on the values")
@@ -51,18 +51,18 @@ final class SpotRoundingTiltTests: XCTestCase {
                       0, 1, 1, 0,
                       1, 1, 1, 1,
                       0, 0.001, 0, 0]
-    let m = SpotRoundingFit.meanCentreOffset(x, showers: 4, rCentres: [2], threshold: 0.01)
+    let m = SpotRoundingFit.meanCentreOffset(x, showers: 4, layer: Layer(id: 0, rEdges: [0, 4], nAlpha: 4), threshold: 0.01)
     XCTAssertEqual(m, (2 + 2.0.squareRoot() + 0) / 3, accuracy: 1e-12)
-    XCTAssertTrue(SpotRoundingFit.meanCentreOffset([1, 2, 3], showers: 1, rCentres: [1, 2, 3], threshold: 0).isNaN,
+    XCTAssertTrue(SpotRoundingFit.meanCentreOffset([1, 2, 3], showers: 1, layer: Layer(id: 0, rEdges: [0, 1, 2, 3], nAlpha: 1), threshold: 0).isNaN,
                   "one angular bin: undefined")
   }
 
   /// Dense showers with rings uniform in angle against targets with the same rings tilted by τ = 0.8:
   /// the fitted τ comes back, γ stays near 1 and nothing is rounded. Layer 7 of ds2.
   func testFitRecoversAKnownTilt() {
-    let l = 7, v = g.voxelCount, n = 400, tau = 0.8, nR = g.layers[l].nR
+    let l = 7, v = g.voxelCount, n = 400, tau = 0.8, layer = g.layers[l]
     let (dense, target) = uniformRingShowers(layer: l, count: n, seed: 9) { buf, range, rng in
-      SpotRoundingTable.tiltCentre(buf, range, nR: nR, tau: tau, rng: &rng)
+      SpotRoundingTable.tiltCentre(buf, range, layer: layer, tau: tau, rng: &rng)
     }
     var fit = SpotRoundingFit(dataset: kind)
     let e = [Double](repeating: 20_000, count: n)
@@ -81,7 +81,7 @@ final class SpotRoundingTiltTests: XCTestCase {
     var rf = RNG(seed: 10)
     for i in 0..<n {
       far.withUnsafeMutableBufferPointer {
-        SpotRoundingTable.tiltCentre($0, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: nR, tau: 4, rng: &rf)
+        SpotRoundingTable.tiltCentre($0, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), layer: layer, tau: 4, rng: &rf)
       }
     }
     var fitFar = SpotRoundingFit(dataset: kind)
@@ -114,8 +114,8 @@ final class SpotRoundingTiltTests: XCTestCase {
     t.apply(&c, energies: energies, seeds: seeds)
     t.apply(&d, energies: energies, seeds: seeds)
     XCTAssertEqual(c, d, "same seeds, same showers")
-    let rCentres = g.layers[l].rCentres
-    let before = SpotRoundingFit.meanCentreOffset(Array(base[o..<(o + 144)]), showers: 1, rCentres: rCentres, threshold: 0)
+    let layer = g.layers[l]
+    let before = SpotRoundingFit.meanCentreOffset(Array(base[o..<(o + 144)]), showers: 1, layer: layer, threshold: 0)
     var moved = 0.0
     for i in 0..<n {
       for r in 0..<9 {
@@ -123,7 +123,7 @@ final class SpotRoundingTiltTests: XCTestCase {
         XCTAssertEqual(ring.reduce(0, +), Double(16 * (r + 1)), accuracy: 1e-3)
       }
       moved += SpotRoundingFit.meanCentreOffset(Array(c[(i * v + o)..<(i * v + o + 144)]), showers: 1,
-                                                rCentres: rCentres, threshold: 0) / Double(n)
+                                                layer: layer, threshold: 0) / Double(n)
     }
     XCTAssertLessThan(before, 1e-6, "uniform rings are centred")
     XCTAssertGreaterThan(moved, 1, "tilted ones are not (mm)")
