@@ -788,41 +788,15 @@ public struct SpotRoundingFit: Sendable {
       let g = 0.5 * (lo + hi)
       // σ (ring-wise, so the radius stays): larger σ, larger angular variation; bisect for the target's
       // mean, or keep 0 when the rounded layer already varies as much.
-      var sigma = 0.0
-      if fitSpreads {
-        let goalCV = Self.meanAngularCV(t, showers: nt, nR: lay.nR, threshold: threshold)
-        func cv(_ s: Double) -> Double { Self.meanAngularCV(trial(g, s).y, showers: n, nR: lay.nR, threshold: threshold) }
-        let c0 = goalCV.isFinite ? cv(0) : .nan
-        if c0.isFinite, c0 < goalCV {
-          var lo = 0.0, hi = SpotRoundingTable.maxAngularSpread
-          for _ in 0..<10 {
-            let mid = 0.5 * (lo + hi)
-            let c = cv(mid)
-            if c.isNaN || c < goalCV { lo = mid } else { hi = mid }
-          }
-          // At the bound the target is out of reach (a sparse layer whose deposits vary more than any
-          // σ makes them): leave the layer as rounded rather than distort it for nothing.
-          sigma = hi < SpotRoundingTable.maxAngularSpread ? 0.5 * (lo + hi) : 0
-        }
+      let sigma = !fitSpreads ? 0 : Self.smallestReaching(
+        Self.meanAngularCV(t, showers: nt, nR: lay.nR, threshold: threshold), bound: SpotRoundingTable.maxAngularSpread) {
+        Self.meanAngularCV(trial(g, $0).y, showers: n, nR: lay.nR, threshold: threshold)
       }
       // τ (ring-wise as well): larger τ moves the centre of energy further off the axis; bisect for the
       // target's mean offset, or keep 0 when the rounded layer already wanders as far.
-      var tau = 0.0
-      if fitTilts {
-        let goalOffset = Self.meanCentreOffset(t, showers: nt, layer: lay, threshold: threshold)
-        func offset(_ s: Double) -> Double {
-          Self.meanCentreOffset(trial(g, sigma, s).y, showers: n, layer: lay, threshold: threshold)
-        }
-        let o0 = goalOffset.isFinite ? offset(0) : .nan
-        if o0.isFinite, o0 < goalOffset {
-          var lo = 0.0, hi = SpotRoundingTable.maxCentreTilt
-          for _ in 0..<10 {
-            let mid = 0.5 * (lo + hi)
-            let o = offset(mid)
-            if o.isNaN || o < goalOffset { lo = mid } else { hi = mid }
-          }
-          tau = hi < SpotRoundingTable.maxCentreTilt ? 0.5 * (lo + hi) : 0   // out of reach: leave it
-        }
+      let tau = !fitTilts ? 0 : Self.smallestReaching(
+        Self.meanCentreOffset(t, showers: nt, layer: lay, threshold: threshold), bound: SpotRoundingTable.maxCentreTilt) {
+        Self.meanCentreOffset(trial(g, sigma, $0).y, showers: n, layer: lay, threshold: threshold)
       }
       // E_c: collapsing the showers whose layer energy lies below a quantile q of this bin's raises the
       // share of single-deposit layers; bisect q for the target's share, or keep 0 when the rounded
@@ -861,6 +835,25 @@ public struct SpotRoundingFit: Sendable {
                              angularSpreads: fitSpreads && fitExponents ? spread : nil,
                              centreTilts: fitTilts && fitExponents ? tilt : nil,
                              singleDepositBelowMeV: fitSingles && fitExponents ? single : nil)
+  }
+
+  /// The parameter p in [0, `bound`) at which `statistic(p)`, increasing in p, reaches `goal`: 0 when
+  /// the goal is not finite or `statistic(0)` already reaches it, 10 bisection steps otherwise (a NaN
+  /// statistic counts as short of the goal). When the bisection ends at the bound the goal is out of
+  /// reach, and the result is 0 too: the layer is left as it is rather than distorted for nothing (a
+  /// sparse layer whose deposits vary more than any σ makes them; a layer needing a tilt beyond
+  /// `maxCentreTilt`). The angular spread σ and the centre tilt τ are fitted with it.
+  static func smallestReaching(_ goal: Double, bound: Double, _ statistic: (Double) -> Double) -> Double {
+    guard goal.isFinite else { return 0 }
+    let s0 = statistic(0)
+    guard s0.isFinite, s0 < goal else { return 0 }
+    var lo = 0.0, hi = bound
+    for _ in 0..<10 {
+      let mid = 0.5 * (lo + hi)
+      let s = statistic(mid)
+      if s.isNaN || s < goal { lo = mid } else { hi = mid }
+    }
+    return hi < bound ? 0.5 * (lo + hi) : 0
   }
 
   /// Mean over showers of each radial bin's share of the layer (values `x`, n showers × nR·nA, radius
