@@ -80,16 +80,10 @@ public struct RTokenizer: Codable, Sendable, Equatable {
   public init(mode: Mode, bits: Int, rMax: Double, logMin: Double? = nil, linearTotal: Bool? = nil,
               layerBits: Int? = nil)
   {
-    precondition(bits > 0 && bits <= 60, "RTokenizer: bits must be in 1...60, got \(bits)")
-    precondition(rMax > 0, "RTokenizer: rMax must be positive, got \(rMax)")
-    if let m = logMin { precondition(m > 0 && m < rMax, "RTokenizer: logMin must be in (0, rMax), got \(m)") }
-    if case let .layerwise(n) = mode { precondition(n > 0, "RTokenizer: layer-wise mode needs ≥ 1 layer") }
-    let tokens = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
-    if let b = layerBits {
-      precondition(Self.layerBitsRange(tokensPerValue: tokens).contains(b),
-                   "RTokenizer: layerBits must be in \(Self.layerBitsRange(tokensPerValue: tokens)), got \(b)")
-      if case .global = mode { preconditionFailure("RTokenizer: layerBits needs layer-wise mode") }
+    if let problem = Self.problem(mode: mode, bits: bits, rMax: rMax, logMin: logMin, layerBits: layerBits) {
+      preconditionFailure("RTokenizer: " + problem)
     }
+    let tokens = Self.tokens(forBits: bits)
     self.mode = mode
     self.bits = bits
     self.tokensPerValue = tokens
@@ -114,21 +108,32 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     func bad(_ what: String) -> DecodingError {
       .dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "R tokenizer: \(what)"))
     }
-    guard (1...60).contains(bits) else { throw bad("bits \(bits) outside 1…60") }
-    guard rMax > 0 && rMax.isFinite else { throw bad("rMax \(rMax) is not positive") }
-    if let m = logMin, !(m > 0 && m < rMax) { throw bad("logMin \(m) outside (0, rMax)") }
-    let tokens = (bits + Self.bitsPerToken - 1) / Self.bitsPerToken
+    if let problem = Self.problem(mode: mode, bits: bits, rMax: rMax, logMin: logMin, layerBits: layerBits) { throw bad(problem) }
+    let tokens = Self.tokens(forBits: bits)
     if let t = try c.decodeIfPresent(Int.self, forKey: .tokensPerValue), t != tokens {
       throw bad("\(t) tokens per value for \(bits) bits")
-    }
-    if case let .layerwise(n) = mode, n < 1 { throw bad("layer-wise mode with \(n) layers") }
-    if let b = layerBits {
-      guard Self.layerBitsRange(tokensPerValue: tokens).contains(b) else { throw bad("layerBits \(b) does not fit \(tokens) tokens") }
-      if case .global = mode { throw bad("layerBits in global mode") }
     }
     self.init(mode: mode, bits: bits, rMax: rMax, logMin: logMin,
               linearTotal: try c.decodeIfPresent(Bool.self, forKey: .linearTotal), layerBits: layerBits)
   }
+
+  /// What is wrong with these settings, or nil: the one set of rules behind the initialiser's trap and
+  /// the model-file reader's error.
+  static func problem(mode: Mode, bits: Int, rMax: Double, logMin: Double?, layerBits: Int?) -> String? {
+    guard (1...60).contains(bits) else { return "bits must be in 1…60, got \(bits)" }
+    guard rMax > 0 && rMax.isFinite else { return "rMax must be positive and finite, got \(rMax)" }
+    if let m = logMin, !(m > 0 && m < rMax) { return "logMin must be in (0, rMax), got \(m)" }
+    if case let .layerwise(n) = mode, n < 1 { return "layer-wise mode needs ≥ 1 layer, got \(n)" }
+    if let b = layerBits {
+      let range = layerBitsRange(tokensPerValue: tokens(forBits: bits))
+      guard range.contains(b) else { return "layerBits must be in \(range), got \(b)" }
+      if case .global = mode { return "layerBits needs layer-wise mode" }
+    }
+    return nil
+  }
+
+  /// Tokens per value for a bit count: ceil(bits / 10).
+  static func tokens(forBits bits: Int) -> Int { (bits + bitsPerToken - 1) / bitsPerToken }
 
   /// The layer bit counts that keep `tokensPerValue` tokens per value, e.g. 11...20 for two tokens.
   public static func layerBitsRange(tokensPerValue: Int) -> ClosedRange<Int> {
