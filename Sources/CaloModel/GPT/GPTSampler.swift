@@ -250,13 +250,13 @@ public final class GPTSampler: @unchecked Sendable {
     let V = config.vocabSize
     var n = V
     if t < config.rTokens.tokenCount {
-      // A leading digit of fewer than 10 bits (RTokenizer.layerBits) has fewer valid values than V.
+      // A leading digit of fewer than 10 bits (RTokenizer.layerBits) has fewer valid values than V, and
+      // the optional R constraint bounds the digit further.
       n = min(n, config.rTokens.digitCount(at: t))
-      for j in n..<V { p[j] = -.infinity }
-    }
-    if options.constrainR && t < config.rTokens.tokenCount {
-      let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
-      n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
+      if options.constrainR {
+        let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
+        n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
+      }
       for j in n..<V { p[j] = -.infinity }
     }
     if let k = options.topK, k < n {
