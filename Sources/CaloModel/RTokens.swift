@@ -278,14 +278,27 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     return out
   }
 
+  /// How decoded layer ratios are made to add up to the decoded total.
+  public enum LayerFit: String, Codable, Sendable, CaseIterable {
+    /// Every layer times f = S / Σ R̂_l (§6.6, the reference).
+    case proportional
+    /// Layer l times exp(g · R̂_l / max R̂), g chosen so the layers add up to S: to first order the
+    /// least-squares correction when each layer's error is proportional to its size, so the large
+    /// layers absorb the mismatch and a small layer keeps its value. Why: a small GPT does not make
+    /// the layers add up to the total it drew first (ds1-pion at 4 GeV, runs/pi8c: S / Σ R̂_l has a
+    /// 10–90 % range of 0.84–1.24), and the proportional rule passes that spread on to every layer,
+    /// e.g. widening the MIP peak of layer 0 (a 2.4 MeV deposit) by ±20 %.
+    case sizeWeighted = "size-weighted"
+  }
+
   /// Ratios of N showers from their auxiliary tokens (inverse of `encode` up to quantisation).
   ///
-  /// Layer-wise: with decoded sum S and layers R̂_l, every layer is multiplied by f = S / Σ R̂_l so
-  /// the layers add up to S (§6.6). When Σ R̂_l is 0 the reference's 0/0 → 1 rule applies; we also
-  /// use f = 1 when S > 0 but all layers are 0 (the reference would produce NaN there).
+  /// Layer-wise: with decoded sum S and layers R̂_l, the layers are rescaled to add up to S, by
+  /// `fit`. When Σ R̂_l is 0 the reference's 0/0 → 1 rule applies; we also keep the layers when S > 0
+  /// but all layers are 0 (the reference would produce NaN there).
   /// - Parameter tokens: (N, tokenCount) row-major.
   /// - Returns: (N, ratiosPerShower) row-major.
-  public func decode(tokens: [Int32]) -> [Float] {
+  public func decode(tokens: [Int32], fit: LayerFit = .proportional) -> [Float] {
     precondition(tokens.count % tokenCount == 0, "RTokenizer.decode: \(tokens.count) tokens is not a multiple of \(tokenCount)")
     let n = tokens.count / tokenCount, tpv = tokensPerValue
     var out: [Float] = []
@@ -304,11 +317,46 @@ public struct RTokenizer: Codable, Sendable, Equatable {
           layerR[l] = decodeValue(tokens[o..<(o + tpv)], ofValue: l + 1)
           sum += layerR[l]
         }
-        let f: Float = sum > 0 ? total / sum : 1
-        for l in 0..<layers { out.append(layerR[l] * f) }
+        switch fit {
+        case .proportional:
+          let f: Float = sum > 0 ? total / sum : 1
+          for l in 0..<layers { out.append(layerR[l] * f) }
+        case .sizeWeighted:
+          out += Self.sizeWeightedFit(layerR, sum: sum, total: total)
+        }
       }
     }
     return out
+  }
+
+  /// Layers R_l · exp(g · R_l / max R) that add up to `total` (`LayerFit.sizeWeighted`); g by bisection
+  /// (the sum rises monotonically with g, from 0 to ∞ when some R_l > 0). All layers become 0 when
+  /// the total is 0; with all layers 0 they are kept.
+  static func sizeWeightedFit(_ r: [Float], sum: Float, total: Float) -> [Float] {
+    guard sum > 0 else { return r }
+    guard total > 0 else { return r.map { _ in 0 } }
+    let largest = Double(r.max()!), target = Double(total)
+    let w = r.map { Double($0) / largest }
+    func fitted(_ g: Double) -> Double { zip(r, w).reduce(0) { $0 + Double($1.0) * Foundation.exp(g * $1.1) } }
+    // Bracket g: scaling every layer by target / sum is g = ln(target / sum) with all weights 1, so
+    // that g undershoots when the target is above the sum and overshoots below it. Above, the largest
+    // layer alone reaches the target at g = ln(target / largest); below, step down until under it.
+    let g0 = Foundation.log(target / Double(sum))
+    var lo = g0, hi = g0
+    if target >= Double(sum) {
+      hi = Foundation.log(target / largest)
+    } else {
+      var step = 1.0
+      repeat { lo = g0 - step; step *= 2 } while fitted(lo) > target && step < 1e15
+    }
+    for _ in 0..<100 {
+      let mid = (lo + hi) / 2
+      if fitted(mid) < target { lo = mid } else { hi = mid }
+    }
+    let g = (lo + hi) / 2, reached = fitted(g)
+    guard reached > 0 else { return r.map { Float(Double($0) * target / Double(sum)) } }
+    let exact = target / reached   // ≈ 1; makes the layers add up to the total to rounding
+    return zip(r, w).map { Float(Double($0) * Foundation.exp(g * $1) * exact) }
   }
 
   /// Number of tokens that spell a level at auxiliary position `position` (0..<tokenCount): 1024,

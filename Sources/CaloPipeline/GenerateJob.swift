@@ -156,7 +156,7 @@ public struct ShowerGenerator {
       aux += tokens[(s * T)..<(s * T + A)]
       codes += tokens[(s * T + A)..<(s * T + T)]
     }
-    return (cfg.rTokens.decode(tokens: aux), codes)
+    return (cfg.rTokens.decode(tokens: aux, fit: options.rLayerFit), codes)
   }
 
   /// Showers (N, voxels) in MeV; also returns the seconds spent in stage 2 and stage 1.
@@ -267,7 +267,8 @@ public func modelDisplayName(directory: String) -> String {
 /// A model folder may carry `sampling.json`, the sampling settings its evaluation was measured with,
 /// e.g. `{"temperature": 1.15, "rTopP": 0.99}`; `calovq generate` and the explorer use them unless told
 /// otherwise, so a bundled model generates as its MODEL.md reports. Keys: temperature (> 0), topK (≥ 1),
-/// constrainR (true/false), rTopP (0 < p ≤ 1); missing keys keep the paper's defaults.
+/// constrainR (true/false), rTopP (0 < p ≤ 1), rLevelInterpolation (true/false), rLayerFit
+/// ("proportional" or "size-weighted"); missing keys keep the paper's defaults.
 public let modelSamplingFileName = "sampling.json"
 
 /// The sampling settings of model folder `dir` (the paper's defaults when it has no sampling.json).
@@ -277,14 +278,13 @@ public func loadModelSampling(_ dir: String) throws -> SamplingOptions {
   let path = dir + "/" + modelSamplingFileName
   guard FileManager.default.fileExists(atPath: path) else { return SamplingOptions() }
   func bad(_ why: String) -> Stage2Error {
-    .badInput("'\(path)': \(why); fix it (keys: temperature, topK, constrainR, rTopP) or delete it to sample as the paper does")
+    .badInput("'\(path)': \(why); fix it (keys: \(samplingKeys.joined(separator: ", "))) or delete it to sample as the paper does")
   }
   guard let data = FileManager.default.contents(atPath: path),
         let dict = try? JSONDecoder().decode([String: SamplingJSONValue].self, from: data) else {
-    throw bad("not a JSON object of numbers and booleans")
+    throw bad("not a JSON object of numbers, booleans and strings")
   }
-  let known: Set = ["temperature", "topK", "constrainR", "rTopP"]
-  if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) { throw bad("unknown key '\(unknown)'") }
+  if let unknown = dict.keys.sorted().first(where: { !samplingKeys.contains($0) }) { throw bad("unknown key '\(unknown)'") }
   func number(_ key: String) throws -> Double? {
     guard let v = dict[key] else { return nil }
     guard case let .number(n) = v, n.isFinite else { throw bad("\(key) must be a number") }
@@ -296,13 +296,22 @@ public func loadModelSampling(_ dir: String) throws -> SamplingOptions {
   if let k = topK, k < 1 || k != k.rounded() { throw bad("topK must be a whole number ≥ 1, got \(k)") }
   let rTopP = try number("rTopP")
   if let p = rTopP, !(p > 0 && p <= 1) { throw bad("rTopP must be in (0, 1], got \(p)") }
-  var constrainR = false
-  if let c = dict["constrainR"] {
-    guard case let .bool(b) = c else { throw bad("constrainR must be true or false") }
-    constrainR = b
+  func flag(_ key: String) throws -> Bool {
+    guard let v = dict[key] else { return false }
+    guard case let .bool(b) = v else { throw bad("\(key) must be true or false") }
+    return b
   }
-  return SamplingOptions(temperature: Float(temperature), topK: topK.map { Int($0) }, constrainR: constrainR,
-                         rTopP: rTopP.map { Float($0) })
+  var fit = RTokenizer.LayerFit.proportional
+  if let v = dict["rLayerFit"] {
+    let names = RTokenizer.LayerFit.allCases.map(\.rawValue)
+    guard case let .string(name) = v, let f = RTokenizer.LayerFit(rawValue: name) else {
+      throw bad("rLayerFit must be one of \(names.map { "\"\($0)\"" }.joined(separator: ", "))")
+    }
+    fit = f
+  }
+  return SamplingOptions(temperature: Float(temperature), topK: topK.map { Int($0) }, constrainR: try flag("constrainR"),
+                         rTopP: rTopP.map { Float($0) }, rLevelInterpolation: try flag("rLevelInterpolation"),
+                         rLayerFit: fit)
 }
 
 /// A model folder may carry `spot-rounding.json` (`SpotRoundingTable`, fitted on training showers by
@@ -320,13 +329,17 @@ public func loadModelSpotRounding(_ dir: String) throws -> SpotRoundingTable? {
 
 /// One value of sampling.json. Decoded strictly: JSON true/false is a Bool and never a number, and a
 /// number is never a Bool (Foundation's NSNumber bridging would blur the two).
+/// The keys sampling.json may hold.
+let samplingKeys = ["temperature", "topK", "constrainR", "rTopP", "rLevelInterpolation", "rLayerFit"]
+
 enum SamplingJSONValue: Decodable {
-  case bool(Bool), number(Double), other
+  case bool(Bool), number(Double), string(String), other
 
   init(from decoder: Decoder) throws {
     let c = try decoder.singleValueContainer()
     if let b = try? c.decode(Bool.self) { self = .bool(b) }
     else if let n = try? c.decode(Double.self) { self = .number(n) }
+    else if let s = try? c.decode(String.self) { self = .string(s) }
     else { self = .other }
   }
 }

@@ -54,6 +54,8 @@ public enum ModelSummary {
     if let k = s.topK { parts.append("top-k \(k)") }
     if let p = s.rTopP { parts.append("rTopP \(p)") }
     if s.constrainR { parts.append("R constrained to the training range") }
+    if s.rLevelInterpolation { parts.append("R levels interpolated") }
+    if s.rLayerFit != .proportional { parts.append("layer fit \(s.rLayerFit.rawValue)") }
     lines.append("sampling: " + parts.joined(separator: ", ")
       + (hasSampling ? " (\(modelSamplingFileName))" : " (no \(modelSamplingFileName): the paper's defaults)"))
     if let t = try loadModelSpotRounding(dir) {

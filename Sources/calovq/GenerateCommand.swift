@@ -29,6 +29,12 @@ struct GenerateCommand: ParsableCommand {
   @Option(name: .customLong("r-top-p"),
           help: "Nucleus sampling (0 < p ≤ 1) on the leading digit of each R value; codes are unaffected.")
   var rTopP: Float?
+  @Flag(name: .customLong("r-level-interpolation"),
+        help: "Draw the last digit of each R value from a straight line through its level's and the neighbouring levels' probabilities.")
+  var rLevelInterpolation = false
+  @Option(name: .customLong("r-layer-fit"),
+          help: "How layer ratios are made to add up to the total: proportional (the paper) or size-weighted (large layers absorb the mismatch).")
+  var rLayerFit: String?
   @Flag(name: .customLong("no-spot-rounding"),
         help: "Ignore the model folder's spot-rounding.json and write the decoder's dense showers.")
   var noSpotRounding = false
@@ -51,6 +57,12 @@ struct GenerateCommand: ParsableCommand {
       if let t = temperature, !(t > 0) { throw ValidationError("--temperature must be > 0") }
       if let k = topK, k < 1 { throw ValidationError("--top-k must be ≥ 1") }
       if let p = rTopP, !(p > 0 && p <= 1) { throw ValidationError("--r-top-p must be in (0, 1], e.g. 0.99; got \(p)") }
+      let fit = try rLayerFit.map { name in
+        guard let f = RTokenizer.LayerFit(rawValue: name) else {
+          throw ValidationError("unknown --r-layer-fit '\(name)'; use " + RTokenizer.LayerFit.allCases.map(\.rawValue).joined(separator: " or "))
+        }
+        return f
+      }
       opts.seed = seed
       opts.batchSize = batch
       // The folder's sampling.json (what its evaluation used), each setting overridable here.
@@ -59,6 +71,8 @@ struct GenerateCommand: ParsableCommand {
       if let k = topK { sampling.topK = k }
       if constrainR { sampling.constrainR = true }
       if let p = rTopP { sampling.rTopP = p }
+      if rLevelInterpolation { sampling.rLevelInterpolation = true }
+      if let f = fit { sampling.rLayerFit = f }
       opts.sampling = sampling
       let (codec, gpt) = try loadModelDirectory(model)
       let spots = noSpotRounding ? nil : try loadModelSpotRounding(model)
@@ -83,5 +97,7 @@ func describe(_ s: SamplingOptions) -> String {
   if let k = s.topK { parts.append("top-k \(k)") }
   if s.constrainR { parts.append("R constrained to the training range") }
   if let p = s.rTopP { parts.append("R top-p \(p)") }
+  if s.rLevelInterpolation { parts.append("R levels interpolated") }
+  if s.rLayerFit != .proportional { parts.append("layer fit \(s.rLayerFit.rawValue)") }
   return parts.isEmpty ? "as in the paper" : parts.joined(separator: ", ")
 }

@@ -22,6 +22,10 @@ final class ModelSamplingTests: XCTestCase {
     XCTAssertEqual(s, SamplingOptions(temperature: 1.15, topK: nil, constrainR: false, rTopP: 0.99))
     let k = try loadModelSampling(folder(with: #"{"topK": 50, "constrainR": true}"#))
     XCTAssertEqual(k, SamplingOptions(temperature: 1, topK: 50, constrainR: true, rTopP: nil))
+    let r = try loadModelSampling(folder(with: #"{"rLevelInterpolation": true, "rLayerFit": "size-weighted"}"#))
+    XCTAssertEqual(r, SamplingOptions(rLevelInterpolation: true, rLayerFit: .sizeWeighted))
+    let p = try loadModelSampling(folder(with: #"{"rLevelInterpolation": false, "rLayerFit": "proportional"}"#))
+    XCTAssertEqual(p, SamplingOptions())
   }
 
   func testBadFilesAreRejectedWithTheReason() throws {
@@ -35,6 +39,9 @@ final class ModelSamplingTests: XCTestCase {
       (#"{"topK": 2.5}"#, "topK must be a whole number"),
       (#"{"rTopP": 1.5}"#, "rTopP must be in (0, 1]"),
       (#"{"constrainR": 1}"#, "constrainR must be true or false"),
+      (#"{"rLevelInterpolation": "yes"}"#, "rLevelInterpolation must be true or false"),
+      (#"{"rLayerFit": "largest"}"#, #"rLayerFit must be one of "proportional", "size-weighted""#),
+      (#"{"rLayerFit": 1}"#, "rLayerFit must be one of"),
     ]
     for (json, reason) in cases {
       let dir = try folder(with: json)

@@ -21,8 +21,20 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
   /// whose probabilities (after temperature) first reach this share of the total (nil: all). Shower
   /// codes and the low R digits are unaffected.
   public var rTopP: Float?
+  /// Draw the last digit of every R value (its position inside the level the digits before it chose)
+  /// from a straight-line density through the probabilities of that level and its two neighbours,
+  /// instead of from the GPT's logits. Why: a small GPT learns the coarse leading digit but leaves the
+  /// 1024-way last digit nearly uniform, so each level's values spread evenly over the level and the
+  /// layer-energy histograms show the levels as steps (ds1-pion layer 0 at 4 GeV, 16 layer bits: the
+  /// data's share falls 2.3× across the level right of the MIP peak, the GPT's stays flat).
+  /// Values whose digits before the last are all 0 (empty and near-empty layers) keep the GPT's digit.
+  public var rLevelInterpolation: Bool
+  /// How the drawn layer ratios are made to add up to the drawn total (layer-wise models; applied
+  /// when the tokens are decoded, `RTokenizer.decode(tokens:fit:)`).
+  public var rLayerFit: RTokenizer.LayerFit
 
-  public init(temperature: Float = 1, topK: Int? = nil, constrainR: Bool = false, rTopP: Float? = nil) {
+  public init(temperature: Float = 1, topK: Int? = nil, constrainR: Bool = false, rTopP: Float? = nil,
+              rLevelInterpolation: Bool = false, rLayerFit: RTokenizer.LayerFit = .proportional) {
     precondition(temperature > 0, "SamplingOptions: temperature must be > 0, got \(temperature)")
     precondition(topK.map { $0 > 0 } ?? true, "SamplingOptions: topK must be ≥ 1")
     precondition(rTopP.map { $0 > 0 && $0 <= 1 } ?? true, "SamplingOptions: rTopP must be in (0, 1]")
@@ -30,6 +42,8 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
     self.topK = topK
     self.constrainR = constrainR
     self.rTopP = rTopP
+    self.rLevelInterpolation = rLevelInterpolation
+    self.rLayerFit = rLayerFit
   }
 }
 
@@ -65,6 +79,7 @@ public final class GPTSampler: @unchecked Sendable {
   // Buffers (rows = sequences); lanes write disjoint row ranges.
   private let x, h, qkv, att, fc, logits, cache, cond: UnsafeMutablePointer<Float>
   private let sums: UnsafeMutablePointer<Float>
+  private let neighbours: UnsafeMutablePointer<Float>   // (N, 3), see `draw`
   private let tok: UnsafeMutablePointer<Int32>     // (N, T)
   private let limits: [Float]
 
@@ -95,6 +110,7 @@ public final class GPTSampler: @unchecked Sendable {
     }
     x = alloc(N * C); h = alloc(N * C); qkv = alloc(N * 3 * C); att = alloc(N * C); fc = alloc(N * 4 * C)
     logits = alloc(N * V); cache = alloc(2 * cfg.nLayer * N * T * C); cond = alloc(N * condDim); sums = alloc(N)
+    neighbours = alloc(N * 3)
     tok = .allocate(capacity: N * T)
     tok.initialize(repeating: 0, count: N * T)
     for (i, e) in energies.enumerated() {
@@ -105,7 +121,7 @@ public final class GPTSampler: @unchecked Sendable {
   }
 
   deinit {
-    for p in [x, h, qkv, att, fc, logits, cache, cond, sums] { p.deallocate() }
+    for p in [x, h, qkv, att, fc, logits, cache, cond, sums, neighbours] { p.deallocate() }
     tok.deallocate()
   }
 
@@ -236,7 +252,8 @@ public final class GPTSampler: @unchecked Sendable {
     GPTKernels.linearBias(hsb, engine.head, nil, logits + lo * V, M: M, N: V, K: C)            // (M, V)
     for r in lo..<hi {
       let (token, sum) = GPTSampler.draw(logits + r * V, position: t, prefix: tok + r * T, config: engine.config,
-                                         options: options, limits: limits, rng: &rngs[r])
+                                         options: options, limits: limits, neighbours: neighbours + 3 * r,
+                                         rng: &rngs[r])
       tok[r * T + t] = token
       sums[r] = sum
     }
@@ -244,11 +261,26 @@ public final class GPTSampler: @unchecked Sendable {
 
   /// Turns one row of logits (V values, overwritten with unnormalised probabilities) into a token.
   /// Shared by the cached sampler and the reference so both draw identically from equal logits.
+  /// `neighbours` (3 floats per sequence) carries, from the digit before the last of an R value to the
+  /// last one, the probabilities of the drawn digit's lower neighbour, itself and its upper neighbour
+  /// (`SamplingOptions.rLevelInterpolation`).
   /// - Returns: the token and the sum of the unnormalised probabilities.
   static func draw(_ p: UnsafeMutablePointer<Float>, position t: Int, prefix: UnsafePointer<Int32>,
-                   config: GPTConfig, options: SamplingOptions, limits: [Float], rng: inout RNG) -> (Int32, Float) {
+                   config: GPTConfig, options: SamplingOptions, limits: [Float],
+                   neighbours: UnsafeMutablePointer<Float>, rng: inout RNG) -> (Int32, Float) {
     let V = config.vocabSize
     var n = V
+    let tpv = config.rTokens.tokensPerValue
+    let interpolate = options.rLevelInterpolation && tpv >= 2 && t < config.rTokens.tokenCount
+    if interpolate, t % tpv == tpv - 1, (t - tpv + 1..<t).contains(where: { prefix[$0] != 0 }) {
+      // The last digit of a value above the lowest level: its position inside the level.
+      if options.constrainR {
+        let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
+        n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
+      }
+      let sum = levelInterpolation(p, n, V, below: neighbours[0], at: neighbours[1], above: neighbours[2])
+      return (Int32(GPTSampler.pick(p, V, target: rng.uniform() * sum)), sum)
+    }
     if t < config.rTokens.tokenCount {
       // A leading digit of fewer than 10 bits (RTokenizer.layerBits) has fewer valid values than V, and
       // the optional R constraint bounds the digit further.
@@ -272,7 +304,34 @@ public final class GPTSampler: @unchecked Sendable {
     let m = GPTKernels.maxValue(p, n)
     let sum = GPTKernels.expShiftSum(p, V, max: m, invT: 1 / options.temperature)
     let target = rng.uniform() * sum
-    return (Int32(GPTSampler.pick(p, V, target: target)), sum)
+    let token = GPTSampler.pick(p, V, target: target)
+    if interpolate, t % tpv == tpv - 2 {
+      // Outside the valid digits a neighbour counts as the drawn level itself (flat edge).
+      let valid = min(n, config.rTokens.digitCount(at: t))
+      let at = p[token] / sum
+      neighbours[0] = token > 0 ? p[token - 1] / sum : at
+      neighbours[1] = at
+      neighbours[2] = token + 1 < valid ? p[token + 1] / sum : at
+    }
+    return (Int32(token), sum)
+  }
+
+  /// Writes into p[0..<V] the weights of the straight-line density inside a level: at its lower edge
+  /// the mean of the level's and its lower neighbour's probability, at its middle the level's, at its
+  /// upper edge the mean with the upper neighbour (a frequency polygon through the level centres).
+  /// Entries from min(n, 1024) on are 0. - Returns: the sum of the weights.
+  static func levelInterpolation(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ V: Int,
+                                 below: Float, at: Float, above: Float) -> Float {
+    let lower = (below + at) / 2, upper = (at + above) / 2, base = Float(RTokenizer.base)
+    var sum: Float = 0
+    for j in 0..<V {
+      guard j < min(n, RTokenizer.base) else { p[j] = 0; continue }
+      let x = (Float(j) + 0.5) / base   // position of the sub-level inside the level, (0, 1)
+      let w = x < 0.5 ? lower + (at - lower) * 2 * x : at + (upper - at) * (2 * x - 1)
+      p[j] = w
+      sum += w
+    }
+    return sum
   }
 
   /// Masks (sets to −∞) every logit outside the nucleus: the smallest set of largest probabilities,
@@ -335,6 +394,7 @@ public final class GPTSampler: @unchecked Sendable {
     var out = [Int32](repeating: 0, count: N * T)
     let limits = cfg.rLimits ?? [Float](repeating: Float(cfg.rTokens.rMax), count: cfg.rTokens.valueCount)
     var dummy = RNG(seed: 0)
+    var neighbours = [Float](repeating: 0, count: 3 * N)
     for t in 0..<T {
       var prefix = [Int32]()
       for i in 0..<N { prefix += out[(i * T)..<(i * T + t)] }
@@ -344,8 +404,10 @@ public final class GPTSampler: @unchecked Sendable {
         let pre = Array(out[(i * T)..<(i * T + T)])
         let tokn = row.withUnsafeMutableBufferPointer { rp in
           pre.withUnsafeBufferPointer { pp in
-            draw(rp.baseAddress!, position: t, prefix: pp.baseAddress!, config: cfg, options: options,
-                 limits: limits, rng: &rngs[i]).0
+            neighbours.withUnsafeMutableBufferPointer { nb in
+              draw(rp.baseAddress!, position: t, prefix: pp.baseAddress!, config: cfg, options: options,
+                   limits: limits, neighbours: nb.baseAddress! + 3 * i, rng: &rngs[i]).0
+            }
           }
         }
         out[i * T + t] = tokn
