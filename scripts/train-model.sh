@@ -19,7 +19,9 @@
 # larger S1_EPOCHS (it resumes from its checkpoint; stage 2 then starts afresh on the new codes).
 # After stage 2 the model's spot-rounding table is fitted on training showers (calovq
 # calibrate-sparsity, with CAL_ARGS as extra flags, e.g. CAL_ARGS="--epsilon-energy-exponent 0.6");
-# SPOT_ROUNDING=0 measures the dense decoder output instead. CLASSIFIER=0 leaves
+# SPOT_ROUNDING=0 measures the dense decoder output instead. SAMPLING='{"rLevelInterpolation": true}'
+# writes the model folder's sampling.json (how `calovq generate` and the explorer sample it; a change
+# regenerates the evaluation showers). CLASSIFIER=0 leaves
 # out the high-level classifier test (minutes of CPU) from the evaluation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,6 +96,11 @@ main() {
     rm -f "$run/gen.h5"
   elif [ "${SPOT_ROUNDING:-1}" != 1 ] && [ -f "$run/model/$spots" ]; then
     rm -f "$run/model/$spots" "$run/gen.h5"
+  fi
+  if [ -n "${SAMPLING:-}" ] && [ "$(cat "$run/model/sampling.json" 2>/dev/null)" != "$SAMPLING" ]; then
+    printf '%s\n' "$SAMPLING" > "$run/model/sampling.json.tmp"
+    mv "$run/model/sampling.json.tmp" "$run/model/sampling.json"
+    rm -f "$run/gen.h5"
   fi
   # Quality: 10,000 generated vs 10,000 held-out simulated showers, and the simulator floor.
   [ -f "$run/gen.h5" ] || "$B" generate --model "$run/model" --count 10000 ${energies[@]+"${energies[@]}"} --seed 1 --out "$run/gen.h5"

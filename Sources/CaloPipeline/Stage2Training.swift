@@ -57,6 +57,9 @@ public struct Stage2TrainOptions: Sendable {
   /// Layer-wise models: bits of the layer ratios' quantiser (nil: the preset's), e.g. 16 for a 64-level
   /// leading digit (`RTokenizer.layerBits`).
   public var rLayerBits: Int?
+  /// Dropout probability while training (nil: the preset's 0.1, as the reference). A training setting
+  /// only, so a run may resume with another one, e.g. a last low-rate pass without dropout.
+  public var dropout: Float?
 
   public init(dataPath: String, outDir: String) {
     self.dataPath = dataPath
@@ -200,6 +203,10 @@ public final class Stage2Trainer {
       }
       cfg.rTokens = cfg.rTokens.withLayerBits(b)
     }
+    if let d = options.dropout {
+      guard d >= 0 && d < 1 else { throw Stage2Error.badInput("--dropout must be in [0, 1), got \(d)") }
+      cfg.dropout = d
+    }
     gpt = GPT(config: cfg, seed: derivedSeed(options.seed, 1, 0))
     optimizer = Stage2Adam(gpt.parameters, lr: options.learningRate)
     rSeenMax = [Float](repeating: 0, count: cfg.rTokens.valueCount)
@@ -243,7 +250,8 @@ public final class Stage2Trainer {
     var stopped = false
     log("stage 2: \(dataset.rawValue) \(gpt.config.preset) GPT (\(gpt.parameterCount) parameters, T = \(gpt.config.blockSize)), "
         + "R quantiser \(gpt.config.rTokens.quantiserDescription), "
-        + "\(showerCount) showers, batch \(B), \(spe) steps/epoch" + (firstStep > 0 ? ", resuming at step \(firstStep)" : ""))
+        + "\(showerCount) showers, batch \(B), \(spe) steps/epoch"
+        + (options.dropout.map { ", dropout \($0)" } ?? "") + (firstStep > 0 ? ", resuming at step \(firstStep)" : ""))
     while optimizer.step < target {
       if stop.isStopped { stopped = true; break }
       let step = optimizer.step, epoch = step / spe, k = step % spe
@@ -316,7 +324,10 @@ public final class Stage2Trainer {
     guard meta["format"] == "calovq-stage2-checkpoint", let stepText = meta["step"], let step = Int(stepText) else {
       throw GPTModelFileError.wrongFormat(path: checkpointPath, found: meta["format"] ?? "unknown")
     }
-    guard meta["config"] == gpt.config.jsonString(), meta["seed"] == "\(options.seed)",
+    // Dropout is a training setting, not part of the model: a run may resume with another.
+    var saved = try? meta["config"].map(GPTConfig.fromJSON)
+    saved?.dropout = gpt.config.dropout
+    guard saved?.jsonString() == gpt.config.jsonString(), meta["seed"] == "\(options.seed)",
       meta["batch"] == "\(options.batchSize)" else {
       throw Stage2Error.mismatch("the checkpoint in '\(options.outDir)' was made with another preset, seed, batch size or R quantiser; "
         + "use the same options or a new --out folder")

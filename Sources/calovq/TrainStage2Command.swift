@@ -37,6 +37,10 @@ struct TrainStage2Command: ParsableCommand {
     "Layer-wise models: bits of the layer ratios' quantiser (default: the preset's, 20 in two tokens).",
     discussion: "Fewer bits coarsen only the leading digit: 16 gives it 64 levels (36 % wide in R with --r-quantiser log-layers), which a small GPT learns in a handful of classes; the second digit places a value inside its level."))
   var rLayerBits: Int?
+  @Option(help: ArgumentHelp(
+    "Dropout probability while training (default: the preset's 0.1).",
+    discussion: "A training setting only: --resume accepts another value, e.g. 0 for a last pass at a low --lr."))
+  var dropout: Float?
 
   func run() throws {
     try reportingErrors {
@@ -50,6 +54,7 @@ struct TrainStage2Command: ParsableCommand {
       o.rLogMin = rQuantiser == "linear" ? nil : rLogMin
       o.rLinearTotal = rQuantiser == "log-layers"
       o.rLayerBits = rLayerBits
+      o.dropout = dropout
       o.preset = preset; o.epochs = epochs; o.steps = steps; o.batchSize = batchSize; o.learningRate = lr
       o.seed = seed; o.maxShowers = maxShowers; o.logEvery = logEvery; o.checkpointEvery = checkpointEvery
       o.resume = resume

@@ -107,11 +107,13 @@ final class Stage2PipelineTests: XCTestCase {
   }
 
   func trainer(_ data: String, out: String, steps: Int, resume: Bool = false, rLogMin: Double? = nil,
-               linearTotal: Bool = false, layerBits: Int? = nil, layerwise: Bool = true) throws -> Stage2Trainer {
+               linearTotal: Bool = false, layerBits: Int? = nil, layerwise: Bool = true,
+               dropout: Float? = nil) throws -> Stage2Trainer {
     var o = Stage2TrainOptions(dataPath: data, outDir: out)
     o.preset = "sample"; o.steps = steps; o.batchSize = 16; o.logEvery = 2; o.checkpointEvery = 2
     o.resume = resume; o.learningRate = 3e-3; o.rLogMin = rLogMin; o.rLinearTotal = linearTotal
     o.rLayerBits = layerBits
+    o.dropout = dropout
     return try Stage2Trainer(codec: TinyCodec(config: .init(layerwise: layerwise)), options: o) { _ in }
   }
 
@@ -181,6 +183,31 @@ final class Stage2PipelineTests: XCTestCase {
     }
     XCTAssertThrowsError(try trainer(data, out: dir + "/y", steps: 2, layerBits: 16, layerwise: false)) { e in
       XCTAssertTrue("\(e)".contains("layer-wise"), "\(e)")
+    }
+  }
+
+  func testDropoutIsATrainingSettingThatMayChangeOnResume() throws {
+    let data = try writeData(64)
+    _ = try trainer(data, out: dir + "/d", steps: 4).run()
+    // Resuming without dropout continues the same model (the resume guard ignores dropout) ...
+    let noDrop = try trainer(data, out: dir + "/d", steps: 6, resume: true, dropout: 0)
+    XCTAssertEqual(noDrop.gpt.config.dropout, 0)
+    _ = try noDrop.run()
+    // ... and trains differently from resuming with the preset's 0.1.
+    _ = try trainer(data, out: dir + "/e", steps: 4).run()
+    let withDrop = try trainer(data, out: dir + "/e", steps: 6, resume: true)
+    XCTAssertEqual(withDrop.gpt.config.dropout, 0.1)
+    _ = try withDrop.run()
+    XCTAssertNotEqual(noDrop.gpt.parameters.tensors[0].data, withDrop.gpt.parameters.tensors[0].data)
+    // Without dropout a step does not depend on the dropout draws: two runs agree exactly.
+    _ = try trainer(data, out: dir + "/f", steps: 4).run()
+    let again = try trainer(data, out: dir + "/f", steps: 6, resume: true, dropout: 0)
+    _ = try again.run()
+    for (p, q) in zip(noDrop.gpt.parameters.tensors, again.gpt.parameters.tensors) { XCTAssertEqual(p.data, q.data, p.name!) }
+    // The quantiser still guards the resume; a dropout outside [0, 1) is refused.
+    XCTAssertThrowsError(try trainer(data, out: dir + "/d", steps: 8, resume: true, layerBits: 16, dropout: 0))
+    XCTAssertThrowsError(try trainer(data, out: dir + "/g", steps: 2, dropout: 1)) { e in
+      XCTAssertTrue("\(e)".contains("--dropout must be in [0, 1)"), "\(e)")
     }
   }
 
