@@ -327,11 +327,11 @@ public func loadModelSpotRounding(_ dir: String) throws -> SpotRoundingTable? {
   return try SpotRoundingTable.load(from: path)
 }
 
-/// One value of sampling.json. Decoded strictly: JSON true/false is a Bool and never a number, and a
-/// number is never a Bool (Foundation's NSNumber bridging would blur the two).
 /// The keys sampling.json may hold.
 let samplingKeys = ["temperature", "topK", "constrainR", "rTopP", "rLevelInterpolation", "rLayerFit"]
 
+/// One value of sampling.json. Decoded strictly: JSON true/false is a Bool and never a number, and a
+/// number is never a Bool (Foundation's NSNumber bridging would blur the two).
 enum SamplingJSONValue: Decodable {
   case bool(Bool), number(Double), string(String), other
 

@@ -80,6 +80,15 @@ final class ScreenTests: XCTestCase {
     }
   }
 
+  func testMetricValuesStayInTheirColumns() throws {
+    XCTAssertEqual(MetricsScreen.value(3.06e-17, "mm"), "0 mm")
+    XCTAssertEqual(MetricsScreen.value(-0.042, "mm"), "-0.042 mm")
+    XCTAssertEqual(MetricsScreen.value(0.8312, ""), "0.831")
+    XCTAssertEqual(MetricsScreen.value(-2e-7, ""), "0")
+    let m = try render("G n g 4").text()
+    XCTAssertNil(m.range(of: #"mm[-0-9]"#, options: .regularExpression), "a value runs into the next column:\n\(m)")
+  }
+
   func testHelpListsEveryBinding() throws {
     for (w, h) in [(100, 30), (80, 24)] {
       let t = try render("?", w, h).text()

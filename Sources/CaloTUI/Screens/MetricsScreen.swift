@@ -35,7 +35,10 @@ enum MetricsScreen {
       var x = r.x
       let style = i == st.metricRow ? look.style(.highlight) : look.style(.text)
       for (k, (_, w)) in cols.enumerated() {
-        x += c.put(Charts.pad(cells[k], w, right: k > 0), x: x, y: y, style: style)
+        // Right-aligned cells keep one blank column before them, so a long value never touches its
+        // neighbour (it is cut at the cell instead).
+        let cell = k == 0 ? Charts.pad(cells[k], w) : " " + Charts.pad(cells[k], w - 1, right: true)
+        x += c.put(cell, x: x, y: y, style: style)
       }
     }
     guard table.rows.indices.contains(st.metricRow), let full = table.rows[st.metricRow].histogram else { return }
@@ -57,9 +60,13 @@ enum MetricsScreen {
     c.put(hiLabel, x: max(chart.x, chart.maxX - hiLabel.count), y: chart.maxY, style: look.style(.dim))
   }
 
-  /// A feature value with its unit ("1.2 GeV", "3.4 mm", "0.98").
+  /// A feature value with its unit ("1.2 GeV", "3.4 mm", "0.98"). Lengths and ratios under 1e-6 are
+  /// rounding noise (a symmetric shower's centre came out as 3.06e-17 mm, too wide for its column) and
+  /// print as 0.
   static func value(_ v: Double, _ unit: String) -> String {
-    unit == "MeV" ? formatEnergy(v) : (unit.isEmpty ? trim3(v) : trim3(v) + " " + unit)
+    if unit == "MeV" { return formatEnergy(v) }
+    let shown = abs(v) < 1e-6 ? "0" : trim3(v)
+    return unit.isEmpty ? shown : shown + " " + unit
   }
 
   /// `h` with groups of neighbouring bins added up so that at most `maxBins` remain.
