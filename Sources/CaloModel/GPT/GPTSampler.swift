@@ -272,15 +272,6 @@ public final class GPTSampler: @unchecked Sendable {
     var n = V
     let tpv = config.rTokens.tokensPerValue
     let interpolate = options.rLevelInterpolation && tpv >= 2 && t < config.rTokens.tokenCount
-    if interpolate, t % tpv == tpv - 1, (t - tpv + 1..<t).contains(where: { prefix[$0] != 0 }) {
-      // The last digit of a value above the lowest level: its position inside the level.
-      if options.constrainR {
-        let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
-        n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
-      }
-      let sum = levelInterpolation(p, n, V, below: neighbours[0], at: neighbours[1], above: neighbours[2])
-      return (Int32(GPTSampler.pick(p, V, target: rng.uniform() * sum)), sum)
-    }
     if t < config.rTokens.tokenCount {
       // A leading digit of fewer than 10 bits (RTokenizer.layerBits) has fewer valid values than V, and
       // the optional R constraint bounds the digit further.
@@ -288,6 +279,11 @@ public final class GPTSampler: @unchecked Sendable {
       if options.constrainR {
         let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
         n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
+      }
+      if interpolate, t % tpv == tpv - 1, (t - tpv + 1..<t).contains(where: { prefix[$0] != 0 }) {
+        // The last digit of a value above the lowest level: its position inside the level.
+        let sum = levelInterpolation(p, n, V, below: neighbours[0], at: neighbours[1], above: neighbours[2])
+        return (Int32(GPTSampler.pick(p, V, target: rng.uniform() * sum)), sum)
       }
       for j in n..<V { p[j] = -.infinity }
     }
