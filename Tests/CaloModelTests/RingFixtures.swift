@@ -1,5 +1,6 @@
-// A fixture shared by the calibration fits that must recover a known ring-wise change (angular spread
-// σ, centre tilt τ).
+// Fixtures shared by the calibration tests: showers for the fits that must recover a known ring-wise
+// change (angular spread σ, centre tilt τ), and ds2 tables on the default energy bins for the tests
+// that apply one refinement (σ, τ, single deposits).
 import CaloGeometry
 import CaloTensor
 @testable import CaloModel
@@ -26,4 +27,27 @@ func uniformRingShowers(layer l: Int, count n: Int, seed: UInt64,
     target.withUnsafeMutableBufferPointer { change($0, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), &rng) }
   }
   return (dense, target)
+}
+
+/// Per (energy bin, layer) values on the ds2 default energy bins: `value` in layer `l` of every bin,
+/// 0 elsewhere (all 0 without a layer).
+func ds2LayerValues(_ value: Double = 0, layer l: Int? = nil) -> [[Double]] {
+  let bins = SpotRoundingTable.defaultEdges(for: .ds2).count - 1
+  var row = [Double](repeating: 0, count: DatasetKind.ds2.geometry.layers.count)
+  if let l { row[l] = value }
+  return Array(repeating: row, count: bins)
+}
+
+/// A ds2 table on the default energy bins with layer-conserving spots and these thresholds, no refinements.
+func ds2Table(thresholdsMeV: [[Double]] = ds2LayerValues()) -> SpotRoundingTable {
+  SpotRoundingTable(dataset: .ds2, log10EnergyEdges: SpotRoundingTable.defaultEdges(for: .ds2),
+                    thresholdsMeV: thresholdsMeV, conservesLayerEnergy: true)
+}
+
+/// `showers` (N ds2 showers) after `table.apply`, each at 5 GeV with its row number as seed.
+func applying(_ table: SpotRoundingTable, to showers: [Float]) -> [Float] {
+  let n = showers.count / DatasetKind.ds2.geometry.voxelCount
+  var out = showers
+  table.apply(&out, energies: [Double](repeating: 5000, count: n), seeds: (0..<n).map { UInt64($0) })
+  return out
 }

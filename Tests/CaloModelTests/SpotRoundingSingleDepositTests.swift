@@ -97,24 +97,14 @@ final class SpotRoundingSingleDepositTests: XCTestCase {
     let l = 3, v = g.voxelCount, o = g.offsets[l], n = 40
     var base = [Float](repeating: 0, count: n * v)
     for i in 0..<n { for k in 0..<144 { base[i * v + o + k] = Float(i + 1) / 144 } }   // layer energy i + 1 MeV
-    let edges = SpotRoundingTable.defaultEdges(for: .ds2)
-    let zeros = Array(repeating: Array(repeating: 0.0, count: g.layers.count), count: edges.count - 1)
-    let energies = [Double](repeating: 5000, count: n), seeds = (0..<n).map { UInt64($0) }
-    let old = SpotRoundingTable(dataset: .ds2, log10EnergyEdges: edges, thresholdsMeV: zeros, conservesLayerEnergy: true)
+    let old = ds2Table()
     var t = old
-    t.singleDepositBelowMeV = zeros
-    var a = base, b = base
-    old.apply(&a, energies: energies, seeds: seeds)
-    t.apply(&b, energies: energies, seeds: seeds)
-    XCTAssertEqual(a, b, "E_c = 0 everywhere is the table without the field")
-    var below = zeros
-    for bin in below.indices { below[bin][l] = 20.5 }
-    t.singleDepositBelowMeV = below
+    t.singleDepositBelowMeV = ds2LayerValues()
+    XCTAssertEqual(applying(old, to: base), applying(t, to: base), "E_c = 0 everywhere is the table without the field")
+    t.singleDepositBelowMeV = ds2LayerValues(20.5, layer: l)
     try t.validate()
-    var c = base, d = base
-    t.apply(&c, energies: energies, seeds: seeds)
-    t.apply(&d, energies: energies, seeds: seeds)
-    XCTAssertEqual(c, d, "same seeds, same showers")
+    let c = applying(t, to: base)
+    XCTAssertEqual(c, applying(t, to: base), "same seeds, same showers")
     for i in 0..<n {
       let layer = Array(c[(i * v + o)..<(i * v + o + 144)])
       XCTAssertEqual(Double(layer.reduce(0, +)), Double(i + 1), accuracy: 1e-3, "the layer keeps its energy")

@@ -71,32 +71,20 @@ final class SpotRoundingSpreadTests: XCTestCase {
     let l = 3, v = g.voxelCount, o = g.offsets[l], n = 50
     var base = [Float](repeating: 0, count: n * v)
     for i in 0..<n { for k in 0..<144 { base[i * v + o + k] = Float(1 + k % 9) } }   // ring r holds 16·(r+1)
-    let edges = SpotRoundingTable.defaultEdges(for: .ds2)
-    let zeros = Array(repeating: Array(repeating: 0.0, count: g.layers.count), count: edges.count - 1)
-    var eps = zeros
-    for b in eps.indices { eps[b][l] = 1.5 }   // rounds ring 0 only
-    let energies = [Double](repeating: 5000, count: n), seeds = (0..<n).map { UInt64($0) }
-    let old = SpotRoundingTable(dataset: .ds2, log10EnergyEdges: edges, thresholdsMeV: eps, conservesLayerEnergy: true)
+    let old = ds2Table(thresholdsMeV: ds2LayerValues(1.5, layer: l))   // ε 1.5 MeV rounds ring 0 only
     var t = old
-    t.angularSpreads = zeros
-    var a = base, b = base
-    old.apply(&a, energies: energies, seeds: seeds)
-    t.apply(&b, energies: energies, seeds: seeds)
-    XCTAssertEqual(a, b, "σ = 0 everywhere is the table without the field")
-    var spreads = zeros
-    for bin in spreads.indices { spreads[bin][l] = 0.8 }
-    t.angularSpreads = spreads
+    t.angularSpreads = ds2LayerValues()
+    let a = applying(old, to: base)
+    XCTAssertEqual(a, applying(t, to: base), "σ = 0 everywhere is the table without the field")
+    t.angularSpreads = ds2LayerValues(0.8, layer: l)
     XCTAssertNoThrow(try t.validate())
-    var c = base, d = base
-    t.apply(&c, energies: energies, seeds: seeds)
-    t.apply(&d, energies: energies, seeds: seeds)
-    XCTAssertEqual(c, d, "same seeds, same showers")
+    let c = applying(t, to: base)
+    XCTAssertEqual(c, applying(t, to: base), "same seeds, same showers")
     XCTAssertNotEqual(c, a)
     // Rounding conserves the layer, spreading each ring: without ε every ring keeps its energy.
     var unrounded = t
-    unrounded.thresholdsMeV = zeros
-    var u = base
-    unrounded.apply(&u, energies: energies, seeds: seeds)
+    unrounded.thresholdsMeV = ds2LayerValues()
+    let u = applying(unrounded, to: base)
     for i in 0..<n {
       for r in 0..<9 {
         let ring = (0..<16).map { Double(u[i * v + o + $0 * 9 + r]) }

@@ -96,24 +96,14 @@ final class SpotRoundingTiltTests: XCTestCase {
     let l = 3, v = g.voxelCount, o = g.offsets[l], n = 50
     var base = [Float](repeating: 0, count: n * v)
     for i in 0..<n { for k in 0..<144 { base[i * v + o + k] = Float(1 + k % 9) } }   // ring r holds 16·(r+1)
-    let edges = SpotRoundingTable.defaultEdges(for: .ds2)
-    let zeros = Array(repeating: Array(repeating: 0.0, count: g.layers.count), count: edges.count - 1)
-    let energies = [Double](repeating: 5000, count: n), seeds = (0..<n).map { UInt64($0) }
-    let old = SpotRoundingTable(dataset: .ds2, log10EnergyEdges: edges, thresholdsMeV: zeros, conservesLayerEnergy: true)
+    let old = ds2Table()
     var t = old
-    t.centreTilts = zeros
-    var a = base, b = base
-    old.apply(&a, energies: energies, seeds: seeds)
-    t.apply(&b, energies: energies, seeds: seeds)
-    XCTAssertEqual(a, b, "τ = 0 everywhere is the table without the field")
-    var tilts = zeros
-    for bin in tilts.indices { tilts[bin][l] = 1 }
-    t.centreTilts = tilts
+    t.centreTilts = ds2LayerValues()
+    XCTAssertEqual(applying(old, to: base), applying(t, to: base), "τ = 0 everywhere is the table without the field")
+    t.centreTilts = ds2LayerValues(1, layer: l)
     XCTAssertNoThrow(try t.validate())
-    var c = base, d = base
-    t.apply(&c, energies: energies, seeds: seeds)
-    t.apply(&d, energies: energies, seeds: seeds)
-    XCTAssertEqual(c, d, "same seeds, same showers")
+    let c = applying(t, to: base)
+    XCTAssertEqual(c, applying(t, to: base), "same seeds, same showers")
     let layer = g.layers[l]
     let before = SpotRoundingFit.meanCentreOffset(Array(base[o..<(o + 144)]), showers: 1, layer: layer, threshold: 0)
     var moved = 0.0
