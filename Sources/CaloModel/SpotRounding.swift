@@ -105,11 +105,22 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// generated ones; layer 2 41 % against 12 %), so the η/φ widths, 0 for one voxel, come out too
   /// large. The uniforms come from their own stream (`singleDepositSeed`).
   public var singleDepositBelowMeV: [[Double]]?
+  /// After everything else, each shower is turned about the axis by a whole number k of angular bins,
+  /// k drawn uniformly from 0..<A (A the largest angular bin count of the geometry; one uniform from its
+  /// own stream, `rotationSeed`), every angular layer by the same angle (a layer of nA bins by
+  /// ⌊k·nA/A⌋ bins). nil or false: not turned (tables written before this field existed). Why: a
+  /// decoder that cannot tell where around the axis a MIP crossed puts it at the same few angles in
+  /// every shower (ds1-pion global, runs/pig-w3: angular bins 4 and 5 hold 61 % of layer 1's innermost
+  /// ring in its reconstructions, about 10 % each in the data), so the centres of energy cluster there.
+  /// A turn of the whole shower keeps its shape and the correlations between its layers; the fit
+  /// writes this only when the training showers are symmetric about the axis
+  /// (`SpotRoundingFit.angularAsymmetry`).
+  public var randomRotation: Bool?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
               randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil,
-              singleDepositBelowMeV: [[Double]]? = nil) {
+              singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -121,6 +132,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.angularSpreads = angularSpreads
     self.centreTilts = centreTilts
     self.singleDepositBelowMeV = singleDepositBelowMeV
+    self.randomRotation = randomRotation
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -277,6 +289,27 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   @inline(__always)
   static func singleDepositSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x2545_F491_4F6C_DD1D }
 
+  /// The seed of shower `seed`'s rotation stream (a fourth fixed odd offset).
+  @inline(__always)
+  static func rotationSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x1B87_3593_CC9E_2D51 }
+
+  /// Turns one shower (the `geometry.voxelCount` values from `start`) about the axis: k uniform in
+  /// 0..<A from one uniform, each angular layer's bin a moves to a + ⌊k·nA/A⌋ (mod nA). A geometry
+  /// without angular layers draws nothing.
+  static func rotate(_ buf: UnsafeMutableBufferPointer<Float>, shower start: Int, geometry g: Geometry, rng: inout RNG) {
+    let a = g.layers.map(\.nAlpha).max() ?? 1
+    guard a > 1 else { return }
+    let k = Swift.min(Int(rng.uniform() * Float(a)), a - 1)
+    guard k > 0 else { return }
+    for (l, layer) in g.layers.enumerated() where layer.isAngular {
+      let nA = layer.nAlpha, nR = layer.nR, shift = k * nA / a
+      guard shift > 0 else { continue }
+      let lo = start + g.offsets[l]
+      let old = Array(buf[lo..<(lo + nA * nR)])
+      for j in 0..<nA { for r in 0..<nR { buf[lo + ((j + shift) % nA) * nR + r] = old[j * nR + r] } }
+    }
+  }
+
   /// When the voxels of `range` hold more than 0 and less than `below` MeV in all, moves that energy
   /// into one voxel chosen with probability ∝ its value (one uniform, drawn whenever `below` > 0, so
   /// the stream does not depend on the values) and zeroes the others.
@@ -344,12 +377,13 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   }
 
   /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
-  /// low-energy layers into one deposit (E_c) and spot-rounds (ε) showers (N, voxels) in MeV in place.
+  /// low-energy layers into one deposit (E_c), spot-rounds (ε) and turns (`randomRotation`) showers
+  /// (N, voxels) in MeV in place.
   /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
   /// order (then, with random spot sizes, one per spot), its angular factors from
   /// RNG(seed: angularSpreadSeed(seeds[i])), its tilts from RNG(seed: centreTiltSeed(seeds[i])) and its
-  /// single-deposit choices from RNG(seed: singleDepositSeed(seeds[i])): the same seeds give the same
-  /// showers, whatever the batching.
+  /// single-deposit choices from RNG(seed: singleDepositSeed(seeds[i])) and its turn (`randomRotation`)
+  /// from RNG(seed: rotationSeed(seeds[i])): the same seeds give the same showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
@@ -390,6 +424,10 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           let scale = Self.epsilonScale(UnsafeBufferPointer(buf), range, kappa: epsilonEnergyExponent ?? 0)
           Self.round(buf, range, epsilon: Float(eps[l] * scale),
                      conserving: conservesLayerEnergy ?? false, randomSizes: randomSpotSizes ?? false, rng: &rng)
+        }
+        if randomRotation == true {
+          var rotationRNG = RNG(seed: Self.rotationSeed(seeds[i]))
+          Self.rotate(buf, shower: i * v, geometry: g, rng: &rotationRNG)
         }
       }
     }
@@ -700,12 +738,14 @@ public struct SpotRoundingFit: Sendable {
   /// `meanAngularCV`, and ε on the spread layer. With `centreTilts` (and `exponents`) τ is fitted last,
   /// by bisection for the target's `meanCentreOffset`, and ε on the tilted layer. With `singleDeposits`
   /// (and `exponents`) E_c follows, a quantile of the model's layer energies found by bisection for the
-  /// target's `singleDepositFraction`, and ε on the collapsed layer.
+  /// target's `singleDepositFraction`, and ε on the collapsed layer. With `randomRotation` the table
+  /// turns showers when the target's `angularAsymmetry` is within `symmetryLimit`.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
                     randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false,
-                    centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false) -> SpotRoundingTable {
+                    centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false,
+                    randomRotation fitRotation: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -834,7 +874,46 @@ public struct SpotRoundingFit: Sendable {
                              randomSpotSizes: conserve && randomSizes ? true : nil,
                              angularSpreads: fitSpreads && fitExponents ? spread : nil,
                              centreTilts: fitTilts && fitExponents ? tilt : nil,
-                             singleDepositBelowMeV: fitSingles && fitExponents ? single : nil)
+                             singleDepositBelowMeV: fitSingles && fitExponents ? single : nil,
+                             randomRotation: fitRotation && angularAsymmetry <= Self.symmetryLimit ? true : nil)
+  }
+
+  /// The largest |z| `angularAsymmetry` may reach for the fit to turn showers (`randomRotation`): the
+  /// test runs once per angular bin of every angular layer (ds3: 2,250), so a symmetric sample reaches
+  /// about 3.5–4 by chance.
+  public static let symmetryLimit = 5.0
+
+  /// How far the target (training) showers are from symmetric about the axis: over every angular
+  /// layer and angular bin a, pooling the energy bins, |mean share of a − 1/nA| / its standard error,
+  /// the share being the fraction of a shower's layer energy in bin a (showers with an empty layer left
+  /// out); the largest such z. 0 for a geometry without angular layers or no target showers. Real
+  /// CaloChallenge showers drop in unchanged: if their angular profile is not flat (a magnetic field
+  /// bending charged tracks, say), the fit sees it here and leaves the showers unturned.
+  public var angularAsymmetry: Double {
+    var worst = 0.0
+    let v = geometry.voxelCount
+    for (l, layer) in geometry.layers.enumerated() where layer.isAngular {
+      let nA = layer.nAlpha, nR = layer.nR
+      var s1 = [Double](repeating: 0, count: nA), s2 = s1, share = s1, used = 0
+      for (rows, n) in zip(target, targetShowers) {
+        for i in 0..<n {
+          let lo = i * v + geometry.offsets[l]
+          var total = 0.0
+          for j in 0..<nA { share[j] = 0; for r in 0..<nR { share[j] += Double(Swift.max(rows[lo + j * nR + r], 0)) }; total += share[j] }
+          guard total > 0 else { continue }
+          used += 1
+          for j in 0..<nA { let f = share[j] / total; s1[j] += f; s2[j] += f * f }
+        }
+      }
+      guard used > 1 else { continue }
+      let n = Double(used)
+      for j in 0..<nA {
+        let mean = s1[j] / n, variance = Swift.max(0, s2[j] / n - mean * mean) * n / (n - 1)
+        let se = (variance / n).squareRoot(), d = Swift.abs(mean - 1 / Double(nA))
+        worst = Swift.max(worst, se > 0 ? d / se : (d > 1e-12 ? .infinity : 0))
+      }
+    }
+    return worst
   }
 
   /// The parameter p in [0, `bound`) at which `statistic(p)`, increasing in p, reaches `goal`: 0 when
@@ -926,11 +1005,12 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var angularSpreads: Bool
   public var centreTilts: Bool
   public var singleDeposits: Bool
+  public var randomRotation: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
-              centreTilts: Bool = true, singleDeposits: Bool = true) {
+              centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -940,6 +1020,7 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.angularSpreads = angularSpreads
     self.centreTilts = centreTilts
     self.singleDeposits = singleDeposits
+    self.randomRotation = randomRotation
   }
 }
 
@@ -950,7 +1031,7 @@ extension SpotRoundingFit {
           maxExponent: options.maxExponent, radialWeights: options.radialWeights,
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
           angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
-          singleDeposits: options.singleDeposits)
+          singleDeposits: options.singleDeposits, randomRotation: options.randomRotation)
   }
 }
 

@@ -14,6 +14,8 @@ public struct SpotRoundingCalibration: Sendable {
   public var denseOccupancy: [[Double]]
   /// Showers used on each side.
   public var showers: Int
+  /// The target's `SpotRoundingFit.angularAsymmetry` (largest |z| of an angular bin's mean share).
+  public var angularAsymmetry: Double
 }
 
 /// Streams `path` (at most `limit` rows) into `body` in batches, checking its dataset.
@@ -27,7 +29,7 @@ private func forEachShowerBatch(_ path: String, kind: DatasetKind, limit: Int?, 
 /// rounding off) at exactly their incident energies with per-shower seeds derivedSeed(seed, 20, g).
 /// - Throws: the model loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
 /// `options` chooses what is fitted (γ, conserving spots and their sizes, radial weights, κ, angular
-/// spreads; see `SpotRoundingFit` and `SpotRoundingTable`).
+/// spreads, tilts, single deposits, rotation; see `SpotRoundingFit` and `SpotRoundingTable`).
 public func calibrateSpotRounding(modelDirectory: String, dataPath: String, count: Int, seed: UInt64 = 1,
                                   batchSize: Int = 1000,
                                   options: SpotRoundingFitOptions = SpotRoundingFitOptions()) throws -> SpotRoundingCalibration {
@@ -51,7 +53,8 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
     used += batch.count
   }
   return SpotRoundingCalibration(table: fit.table(options), targetOccupancy: fit.targetOccupancy,
-                                 denseOccupancy: fit.denseOccupancy, showers: used)
+                                 denseOccupancy: fit.denseOccupancy, showers: used,
+                                 angularAsymmetry: fit.angularAsymmetry)
 }
 
 /// Fits a table from two files: `densePath` (e.g. stage-1 reconstructions) against `targetPath`
@@ -68,7 +71,8 @@ public func calibrateSpotRounding(densePath: String, targetPath: String, limit: 
     used += $0.count
   }
   return SpotRoundingCalibration(table: fit.table(options), targetOccupancy: fit.targetOccupancy,
-                                 denseOccupancy: fit.denseOccupancy, showers: used)
+                                 denseOccupancy: fit.denseOccupancy, showers: used,
+                                 angularAsymmetry: fit.angularAsymmetry)
 }
 
 /// Writes `inputPath` spot-rounded with `table` to `outPath` (temporary name, then renamed). Row g uses

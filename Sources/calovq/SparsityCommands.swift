@@ -31,6 +31,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       Then (unless --no-single-deposits) a shower whose layer holds less than E_c gets that energy in \
       one voxel drawn ∝ its value, E_c fitted so that the share of layers with a single deposit \
       matches the training showers' (a MIP crossing a layer leaves one cell; the decoders spread it). \
+      Last (unless --no-random-rotation) each shower is turned about the axis by a random whole \
+      number of angular bins, all layers alike, when the training showers are symmetric about the \
+      axis (largest |z| of an angular bin's mean energy share ≤ 5; a decoder puts what it cannot \
+      place, such as a MIP's angle, at the same few angles in every shower). \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -67,6 +71,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("no-single-deposits"),
         help: "Do not collapse low-energy layers into one deposit (tables before session 12).")
   var noSingleDeposits = false
+  @Flag(name: .customLong("no-random-rotation"),
+        help: "Do not turn each shower about the axis by a random whole number of angular bins (tables before session 14).")
+  var noRandomRotation = false
 
   func run() throws {
     try reportingErrors {
@@ -79,7 +86,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
       let options = SpotRoundingFitOptions(exponents: !noWidths, conservingLayerEnergy: !plainSpots, maxExponent: maxExponent,
                                            radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
                                            randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread,
-                                           centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits)
+                                           centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits,
+                                           randomRotation: !noRandomRotation)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -114,6 +122,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }
+    let z = String(format: "%.2f", c.angularAsymmetry)
+    lines.append(t.randomRotation == true
+      ? "turns each shower about the axis at random (training showers symmetric: largest |z| \(z) ≤ \(SpotRoundingFit.symmetryLimit))"
+      : "showers are not turned (" + (noRandomRotation ? "--no-random-rotation" : "training showers not symmetric about the axis: largest |z| \(z) > \(SpotRoundingFit.symmetryLimit)") + ")")
     return lines.joined(separator: "\n")
   }
 }
