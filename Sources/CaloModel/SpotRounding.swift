@@ -110,7 +110,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// own stream, `rotationSeed`), every angular layer by the same angle (a layer of nA bins by
   /// ⌊k·nA/A⌋ bins). nil or false: not turned (tables written before this field existed). Why: a
   /// decoder that cannot tell where around the axis a MIP crossed puts it at the same few angles in
-  /// every shower (ds1-pion global, runs/pig-w3: angular bins 4 and 5 hold 61 % of layer 1's innermost
+  /// every shower (ds1-pion global, runs/pig-w3: angular bins 4 and 5 hold 64 % of layer 1's innermost
   /// ring in its reconstructions, about 10 % each in the data), so the centres of energy cluster there.
   /// A turn of the whole shower keeps its shape and the correlations between its layers; the fit
   /// writes this only when the training showers are symmetric about the axis
