@@ -304,9 +304,11 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for (l, layer) in g.layers.enumerated() where layer.isAngular {
       let nA = layer.nAlpha, nR = layer.nR, shift = k * nA / a
       guard shift > 0 else { continue }
-      let lo = start + g.offsets[l]
-      let old = Array(buf[lo..<(lo + nA * nR)])
-      for j in 0..<nA { for r in 0..<nR { buf[lo + ((j + shift) % nA) * nR + r] = old[j * nR + r] } }
+      let lo = start + g.offsets[l], count = nA * nR
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { old in
+        for k in 0..<count { old[k] = buf[lo + k] }
+        for j in 0..<nA { for r in 0..<nR { buf[lo + ((j + shift) % nA) * nR + r] = old[j * nR + r] } }
+      }
     }
   }
 
