@@ -306,7 +306,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       guard shift > 0 else { continue }
       let lo = start + g.offsets[l], count = nA * nR
       withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { old in
-        for k in 0..<count { old[k] = buf[lo + k] }
+        for i in 0..<count { old[i] = buf[lo + i] }
         for j in 0..<nA { for r in 0..<nR { buf[lo + ((j + shift) % nA) * nR + r] = old[j * nR + r] } }
       }
     }
@@ -901,7 +901,11 @@ public struct SpotRoundingFit: Sendable {
         for i in 0..<n {
           let lo = i * v + geometry.offsets[l]
           var total = 0.0
-          for j in 0..<nA { share[j] = 0; for r in 0..<nR { share[j] += Double(Swift.max(rows[lo + j * nR + r], 0)) }; total += share[j] }
+          for j in 0..<nA {
+            share[j] = 0
+            for r in 0..<nR { share[j] += Double(Swift.max(rows[lo + j * nR + r], 0)) }
+            total += share[j]
+          }
           guard total > 0 else { continue }
           used += 1
           for j in 0..<nA { let f = share[j] / total; s1[j] += f; s2[j] += f * f }
