@@ -293,11 +293,14 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   @inline(__always)
   static func rotationSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x1B87_3593_CC9E_2D51 }
 
+  /// A, the number of turns `rotate` draws from: the geometry's largest angular bin count.
+  static func rotationBins(_ g: Geometry) -> Int { g.layers.map(\.nAlpha).max() ?? 1 }
+
   /// Turns one shower (the `geometry.voxelCount` values from `start`) about the axis: k uniform in
-  /// 0..<A from one uniform, each angular layer's bin a moves to a + ⌊k·nA/A⌋ (mod nA). A geometry
-  /// without angular layers draws nothing.
-  static func rotate(_ buf: UnsafeMutableBufferPointer<Float>, shower start: Int, geometry g: Geometry, rng: inout RNG) {
-    let a = g.layers.map(\.nAlpha).max() ?? 1
+  /// 0..<A (A = `bins`, `rotationBins(g)`) from one uniform, each angular layer's bin a moves to
+  /// a + ⌊k·nA/A⌋ (mod nA). A geometry without angular layers (A = 1) draws nothing.
+  static func rotate(_ buf: UnsafeMutableBufferPointer<Float>, shower start: Int, geometry g: Geometry, bins a: Int,
+                     rng: inout RNG) {
     guard a > 1 else { return }
     let k = Swift.min(Int(rng.uniform() * Float(a)), a - 1)
     guard k > 0 else { return }
@@ -390,6 +393,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     let g = dataset.geometry
     let v = g.voxelCount
     precondition(showers.count == energies.count * v && seeds.count == energies.count, "spot rounding: shapes")
+    let turns = randomRotation == true ? Self.rotationBins(g) : 1
     showers.withUnsafeMutableBufferPointer { buf in
       for i in 0..<energies.count {
         let b = bin(of: energies[i])
@@ -429,7 +433,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         }
         if randomRotation == true {
           var rotationRNG = RNG(seed: Self.rotationSeed(seeds[i]))
-          Self.rotate(buf, shower: i * v, geometry: g, rng: &rotationRNG)
+          Self.rotate(buf, shower: i * v, geometry: g, bins: turns, rng: &rotationRNG)
         }
       }
     }

@@ -22,7 +22,8 @@ final class SpotRoundingRotationTests: XCTestCase {
     var x = (0..<g.voxelCount).map { Float($0 + 1) }   // every voxel different
     let before = x
     var rng = RNG(seed: seed), twin = RNG(seed: seed)
-    x.withUnsafeMutableBufferPointer { SpotRoundingTable.rotate($0, shower: 0, geometry: g, rng: &rng) }
+    XCTAssertEqual(SpotRoundingTable.rotationBins(g), 10)
+    x.withUnsafeMutableBufferPointer { SpotRoundingTable.rotate($0, shower: 0, geometry: g, bins: 10, rng: &rng) }
     _ = twin.uniform()
     XCTAssertEqual(rng.next(), twin.next(), "one uniform")
     for (l, layer) in g.layers.enumerated() where layer.voxelCount > 0 {
