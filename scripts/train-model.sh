@@ -84,7 +84,7 @@ main() {
   if [ ! -f "$run/model/trained" ]; then
     resume=(); [ -f "$run/model/checkpoint.safetensors" ] && resume=(--resume)
     "$B" train stage2 --stage1 "$run/s1/stage1.safetensors" --data "$s2data" --out "$run/model" \
-      --preset paper --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"} ${s2args[@]+"${s2args[@]}"}
+      --preset "${S2_PRESET:-paper}" --epochs "$s2" --log-every 50 ${resume[@]+"${resume[@]}"} ${s2args[@]+"${s2args[@]}"}
     echo "stage 2 finished: $s2 epochs" > "$run/model/trained"
     rm -f "$run/gen.h5" "$run/model/$spots"   # a new model: refit the sparsity, generate again
   fi

@@ -14,10 +14,13 @@ import CaloGeometry
 /// | ds3 layer-wise (reference) | 1/1/128 | 46 × 2, rMax 3 | 624 |
 ///
 /// `sample` keeps the tokenisation and halves the width (ds1/ds2: 1 block, 2 heads, 32 wide;
-/// ds3: as paper; ds3 layer-wise: 1/1/32) so a GPT trains in minutes on two cores.
+/// ds3: as paper; ds3 layer-wise: 1/1/32) so a GPT trains in minutes on two cores. `large` keeps the
+/// tokenisation and doubles the width and depth (4 blocks, 4 heads, 128 wide; ds3 global 2/2/32):
+/// our addition, for global normalisation, where every layer's energy comes from the shower codes
+/// and the paper-size GPT's per-layer energies stopped improving (ds1-pion, session 15).
 public enum GPTPresets {
   /// Known preset names.
-  public static let names = ["paper", "sample"]
+  public static let names = ["paper", "sample", "large"]
 
   /// The reference layer-wise mode of a dataset: true for ds1 (the paper) and false for ds2/ds3.
   public static func paperIsLayerwise(_ dataset: DatasetKind) -> Bool { dataset.isDS1 }
@@ -70,6 +73,9 @@ public enum GPTPresets {
     case ("sample", .ds3, false): (nl, nh, ne) = (1, 1, 16)
     case ("sample", .ds3, true): (nl, nh, ne) = (1, 1, 32)
     case ("sample", _, _): (nl, nh, ne) = (1, 2, 32)
+    case ("large", .ds3, false): (nl, nh, ne) = (2, 2, 32)
+    case ("large", .ds3, true): (nl, nh, ne) = (2, 2, 256)
+    case ("large", _, _): (nl, nh, ne) = (4, 4, 128)
     default: throw GPTPresetError.unknownPreset(preset)
     }
     return GPTConfig(dataset: dataset, preset: preset, nLayer: nl, nHead: nh, nEmbd: ne, dropout: 0.1,

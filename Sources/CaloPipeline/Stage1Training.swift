@@ -40,6 +40,8 @@ public struct Stage1TrainOptions: Sendable {
   public var widthWeight: Float?
   /// Per-layer energy loss weight (global normalisation only; see `Stage1Config.layerEnergyWeight`).
   public var layerEnergyWeight: Float?
+  /// Radial energy loss weight (ds2/ds3 only; see `Stage1Config.radialEnergyWeight`).
+  public var radialEnergyWeight: Float?
   public var discWeight: Float?
   /// Start a new run from the weights of this stage-1 model or checkpoint (its architecture and
   /// settings, with the overrides above) instead of a fresh initialisation; optimiser state and
@@ -94,6 +96,7 @@ public enum Stage1JobError: Error, CustomStringConvertible {
   case mismatch(String)
   case tooFewShowers(have: Int, batch: Int)
   case layerEnergyNeedsGlobal
+  case radialEnergyNeedsConv
 
   public var description: String {
     switch self {
@@ -105,6 +108,8 @@ public enum Stage1JobError: Error, CustomStringConvertible {
       return "the training file has \(have) showers, fewer than one batch of \(batch); give more data or a smaller --batch-size."
     case .layerEnergyNeedsGlobal:
       return "--layer-energy-weight applies to global normalisation: a layer-wise model's R already fixes each layer's energy. Drop it or use --norm global."
+    case .radialEnergyNeedsConv:
+      return "--radial-energy-weight applies to ds2 and ds3, whose layers share one radial binning; ds1's layers bin radius differently. Drop it for ds1."
     }
   }
 }
@@ -149,6 +154,7 @@ public final class Stage1TrainingJob {
         if let w = options.ecWeight { config.ecWeight = w }
         if let w = options.widthWeight { config.widthWeight = w }
         if let w = options.layerEnergyWeight { config.layerEnergyWeight = w }
+        if let w = options.radialEnergyWeight { config.radialEnergyWeight = w }
         if let w = options.discWeight { config.discWeight = w }
       }
       if let start = options.initFrom {
@@ -169,6 +175,7 @@ public final class Stage1TrainingJob {
     }
     let config = trainer.model.config
     if config.layerEnergyLossWeight > 0 && config.norm == .layerwise { throw Stage1JobError.layerEnergyNeedsGlobal }
+    if config.radialEnergyLossWeight > 0 && config.isHybrid { throw Stage1JobError.radialEnergyNeedsConv }
     let reader = try ShowerFileReader(path: options.dataPath, expected: options.dataset)
     let n = min(options.limit ?? reader.count, reader.count)
     guard n >= config.batchSize else { throw Stage1JobError.tooFewShowers(have: n, batch: config.batchSize) }

@@ -30,7 +30,7 @@ public struct Stage2TrainOptions: Sendable {
   public var dataPath: String
   /// Output folder: checkpoint.safetensors, stage2.safetensors (and a copy of stage 1).
   public var outDir: String
-  /// GPT preset ("paper" or "sample").
+  /// GPT preset ("paper", "sample" or "large").
   public var preset = "paper"
   /// Epochs to run (nil: unbounded unless `steps` is set).
   public var epochs: Int?

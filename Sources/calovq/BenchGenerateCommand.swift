@@ -15,7 +15,7 @@ struct BenchGenerateCommand: ParsableCommand {
   @Option(help: "Datasets, comma separated (ds1-photon, ds1-pion, ds2, ds3). (default: ds1-photon)") var dataset: String?
   @Option(help: "R normalisation: paper (the reference choice), global or layerwise. (default: paper)") var norm: String?
   @Option(help: "Batch sizes, comma separated.") var batch = "1,100,1000"
-  @Option(help: "GPT preset: paper or sample. (default: paper)") var preset: String?
+  @Option(help: "GPT preset: paper, sample or large. (default: paper)") var preset: String?
   @Option(help: "Timed runs per batch size.") var repeats = 5
   @Option(help: "Cores to use (default: all).") var lanes: Int?
   @Flag(help: "Time the tape-based Stage1Model.decode (the naive twin) instead of the fast decoder.") var naiveDecoder = false

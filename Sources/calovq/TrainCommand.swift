@@ -55,6 +55,8 @@ struct TrainStage1Command: ParsableCommand {
   @Option(help: "Override the preset's width loss weight (ds1-photon paper: 0.1).") var widthWeight: Float?
   @Option(help: "Global normalisation: weight of a per-layer log-energy loss (our addition, off by default; the bundled ds1-photon-global used 0.3).")
   var layerEnergyWeight: Float?
+  @Option(help: "ds2/ds3: weight of a log-energy loss on each radial bin's whole-shower energy (our addition, off by default); keeps the outer radial channels alive next to --layer-energy-weight.")
+  var radialEnergyWeight: Float?
   @Option(help: "Override the preset's GAN weight (ds1 paper: 0.1; multiplies the adaptive weight).") var discWeight: Float?
   @Option(help: "Start from the weights of this stage-1 model or checkpoint (new optimiser and counters; the overrides apply).")
   var initFrom: String?
@@ -65,11 +67,11 @@ struct TrainStage1Command: ParsableCommand {
     if checkpointEvery <= 0 || logEvery <= 0 { throw ValidationError("--checkpoint-every and --log-every must be positive") }
     if let b = batchSize, b <= 0 { throw ValidationError("--batch-size must be positive") }
     for (name, w) in [("--ec-weight", ecWeight), ("--width-weight", widthWeight), ("--disc-weight", discWeight),
-                      ("--layer-energy-weight", layerEnergyWeight)] {
+                      ("--layer-energy-weight", layerEnergyWeight), ("--radial-energy-weight", radialEnergyWeight)] {
       if let w, !(w >= 0 && w.isFinite) { throw ValidationError("\(name) must be a finite number ≥ 0 (0 turns the loss off)") }
     }
-    if resume && (heInit || ecWeight != nil || widthWeight != nil || discWeight != nil || layerEnergyWeight != nil || initFrom != nil) {
-      throw ValidationError("--he-init, --ec-weight, --width-weight, --disc-weight, --layer-energy-weight and --init-from apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
+    if resume && (heInit || ecWeight != nil || widthWeight != nil || discWeight != nil || layerEnergyWeight != nil || radialEnergyWeight != nil || initFrom != nil) {
+      throw ValidationError("--he-init, --ec-weight, --width-weight, --disc-weight, --layer-energy-weight, --radial-energy-weight and --init-from apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
     }
     if heInit && initFrom != nil { throw ValidationError("--he-init initialises fresh weights; --init-from loads them: give one of the two") }
   }
@@ -84,6 +86,7 @@ struct TrainStage1Command: ParsableCommand {
       o.modelFloat16 = float16
       o.heInit = heInit; o.ecWeight = ecWeight; o.widthWeight = widthWeight; o.discWeight = discWeight; o.initFrom = initFrom
       o.layerEnergyWeight = layerEnergyWeight
+      o.radialEnergyWeight = radialEnergyWeight
       let job = try Stage1TrainingJob(options: o)
       let c = job.model.config
       print("stage 1: \(c.dataset.rawValue) \(c.norm.rawValue) preset \(c.preset): generator \(job.model.generator.scalarCount) "
@@ -106,7 +109,8 @@ struct TrainStage1Command: ParsableCommand {
           print(String(format: "epoch %d [%d/%d] batch %d | rec %.5g q %.4g g %.4g λ %.3g d %.4g%@ | codes %d/%d ppl %.1f dead %d | %.2f s/batch ETA %@",
                        epoch + 1, batch, perEpoch, total, st.rec, st.qLoss, st.gLoss, st.lambda, st.dLoss,
                        (c.ecWeight > 0 ? String(format: " ec %.3g w %.3g", st.ec, st.width) : "")
-                         + (c.layerEnergyLossWeight > 0 ? String(format: " le %.3g", st.layerEnergy) : ""),
+                         + (c.layerEnergyLossWeight > 0 ? String(format: " le %.3g", st.layerEnergy) : "")
+                         + (c.radialEnergyLossWeight > 0 ? String(format: " re %.3g", st.radialEnergy) : ""),
                        usage.used, c.codebookSize, usage.perplexity, usage.dead, spb, formatDuration(eta ?? 0)))
         case let .validation(epoch, rec, q, le, usage, n):
           print(String(format: "validation epoch %d (%d showers): rec %.5g q %.4g%@ | codes %d/%d ppl %.1f dead %d",

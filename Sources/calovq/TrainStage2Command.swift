@@ -18,7 +18,7 @@ struct TrainStage2Command: ParsableCommand {
   @Option(help: "Stage-1 model file (stage1.safetensors).") var stage1: String
   @Option(help: "Training file (CaloChallenge HDF5).") var data: String
   @Option(help: "Output folder.") var out: String
-  @Option(help: "GPT preset: paper or sample.") var preset = "paper"
+  @Option(help: "GPT preset: paper, sample or large.") var preset = "paper"
   @Option(help: "Epochs to train.") var epochs: Int?
   @Option(help: "Total optimiser steps to reach.") var steps: Int?
   @Option(help: "Showers per step.") var batchSize = 256

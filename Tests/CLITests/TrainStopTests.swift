@@ -81,6 +81,8 @@ final class TrainStopTests: TempDirTestCase {
                             (["--disc-weight=-0.5"], "--disc-weight must be a finite number"),
                             (["--layer-energy-weight", "inf"], "--layer-energy-weight must be a finite number"),
                             (["--resume", "--layer-energy-weight", "0.1"], "apply to a new run"),
+                            (["--radial-energy-weight=-1"], "--radial-energy-weight must be a finite number"),
+                            (["--resume", "--radial-energy-weight", "0.1"], "apply to a new run"),
                             (["--resume", "--init-from", dir.file("m.safetensors")], "apply to a new run"),
                             (["--he-init", "--init-from", dir.file("m.safetensors")], "give one of the two")] {
       let r = try CLIRunner.run(base + extra)

@@ -27,6 +27,9 @@ final class GPTTests: XCTestCase {
         let p = try GPTPresets.config(dataset: ds, layerwise: lw, preset: "paper")
         XCTAssertEqual(s.blockSize, p.blockSize)
         XCTAssertLessThanOrEqual(GPT(config: s).parameterCount, GPT(config: p).parameterCount)
+        let l = try GPTPresets.config(dataset: ds, layerwise: lw, preset: "large")
+        XCTAssertEqual(l.blockSize, p.blockSize, "large keeps the tokenisation")
+        XCTAssertGreaterThan(GPT(config: l).parameterCount, GPT(config: p).parameterCount)
       }
     }
     XCTAssertThrowsError(try GPTPresets.config(dataset: .ds2, preset: "huge"))

@@ -150,4 +150,59 @@ final class Stage1ECLossTests: XCTestCase {
     }
     XCTAssertTrue(r.passed, r.description)
   }
+
+  // MARK: - Radial energy loss (ds2/ds3 conv layouts)
+
+  /// ds2: one sum per radial bin over all 45 layers and 16 angles, 9 per shower, against a direct
+  /// Double evaluation on the flat CaloChallenge layout (voxel = layer·144 + angle·9 + radius);
+  /// and its gradient by finite differences.
+  func testDS2RadialEnergyLossSumsEachRadialBinOverTheShower() throws {
+    var c = try Stage1Presets.config(dataset: .ds2, norm: .global, preset: "tiny")
+    c.radialEnergyWeight = 1
+    let m = Stage1Model(config: c)
+    let (e, s) = Stage1ToyShowers.make(.ds2, count: 2, seed: 11)
+    let (_, s2) = Stage1ToyShowers.make(.ds2, count: 2, seed: 12)
+    let prep = m.prepare(energies: e, showers: s)
+    let q = m.preprocessing.ratios(showers: s2, energies: e)
+    let truth = m.preprocessing.ratios(showers: s, energies: e)
+    var ref = 0.0
+    for (i, energy) in e.enumerated() {
+      let eps = (0.5e-3 / 0.033) / energy
+      for r in 0..<9 {
+        var a = 0.0, b = 0.0
+        for layer in 0..<45 { for angle in 0..<16 {
+          let v = i * 6480 + layer * 144 + angle * 9 + r
+          a += Double(q[v]); b += Double(truth[v])
+        } }
+        ref += (log(a + eps) - log(b + eps)) * (log(a + eps) - log(b + eps))
+      }
+    }
+    ref /= Double(e.count * 9)
+    let loss = m.radialEnergyLoss(m.toNetwork(q, n: 2), truth: prep.ratios, floor: prep.layerFloor).item
+    XCTAssertGreaterThan(ref, 0.01)
+    XCTAssertEqual(Double(loss), ref, accuracy: 1e-3 * ref)
+    XCTAssertEqual(m.radialEnergyLoss(prep.ratios, truth: prep.ratios, floor: prep.layerFloor).item, 0, "no loss on the truth itself")
+    // A shower whose outer bins are empty pays for it however small their true share.
+    var rng = RNG(seed: 13)
+    let x = Tensor.uniform(prep.ratios.shape, 0, 1e-3, rng: &rng, requiresGrad: true)
+    let r = gradCheck([x], eps: 1e-4, atol: 1e-3, rtol: 2e-2, maxElements: 200) {
+      m.radialEnergyLoss(x, truth: prep.ratios, floor: prep.layerFloor)
+    }
+    XCTAssertTrue(r.passed, r.description)
+  }
+
+  /// Through the decoder's global softmax: the gradient reaches the logits of every radial channel.
+  func testDS2RadialEnergyLossGradientThroughTheSoftmax() throws {
+    let m = Stage1Model(config: try Stage1Presets.config(dataset: .ds2, norm: .global, preset: "tiny"))
+    let (e, s) = Stage1ToyShowers.make(.ds2, count: 1, seed: 14)
+    let prep = m.prepare(energies: e, showers: s)
+    var rng = RNG(seed: 15)
+    let shape = prep.ratios.shape   // (1, 9, 45, 16)
+    let logits = Tensor.uniform([1, shape.dropFirst().reduce(1, *)], -1, 1, rng: &rng, requiresGrad: true)
+    let r = gradCheck([logits], eps: 1e-2, atol: 1e-3, rtol: 2e-2, maxElements: 300) {
+      m.radialEnergyLoss((logits.softmax() * Tensor([1, 1], data: [prep.rB.data[0]])).reshaped(shape),
+                         truth: prep.ratios, floor: prep.layerFloor)
+    }
+    XCTAssertTrue(r.passed, r.description)
+  }
 }

@@ -102,6 +102,26 @@ final class Stage1PipelineTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/l"), "a refused run leaves no output folder")
   }
 
+  func testRadialEnergyLossIsSavedWithTheModelAndRefusedForDS1() throws {
+    let dir2 = dir + "/radial"
+    try FileManager.default.createDirectory(atPath: dir2, withIntermediateDirectories: true)
+    let path = dir2 + "/ds2.h5"
+    let (e, s) = Stage1ToyShowers.make(.ds2, count: 8, seed: 21)
+    try writeShowerFile(path: path, energies: e, showers: s, voxels: 6480)
+    var o = Stage1TrainOptions(dataset: .ds2, norm: .global, preset: "tiny", dataPath: path, outDir: dir2 + "/m")
+    o.batchSize = 4; o.steps = 2; o.seed = 3
+    o.radialEnergyWeight = 0.02
+    var seen: [Float] = []
+    try Stage1TrainingJob(options: o).run { if case let .step(_, _, _, _, st, _, _, _) = $0 { seen.append(st.radialEnergy) } }
+    XCTAssertEqual(seen.count, 2)
+    XCTAssertTrue(seen.allSatisfy { $0 > 0 && $0.isFinite }, "\(seen)")
+    XCTAssertEqual(try Stage1Model.load(from: dir2 + "/m/stage1.safetensors").config.radialEnergyWeight, 0.02)
+    var ds1 = options("r1", steps: 2)
+    ds1.radialEnergyWeight = 0.02
+    XCTAssertThrowsError(try Stage1TrainingJob(options: ds1)) { XCTAssertTrue("\($0)".contains("applies to ds2 and ds3"), "\($0)") }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r1"), "a refused run leaves no output folder")
+  }
+
   func testCodebookUsageByHand() {
     // Two codes used equally: perplexity 2. Counts 1 and 3: exp(−(¼ ln ¼ + ¾ ln ¾)) = 1.7548.
     let even = CodebookUsage(counts: [2, 0, 2, 0])

@@ -114,6 +114,16 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   public var layerEnergyWeight: Float? = nil
   /// The layer-energy loss weight in effect (0 = off, also for files without the key).
   public var layerEnergyLossWeight: Float { layerEnergyWeight ?? 0 }
+  /// Weight of the radial energy loss (our addition, ds2/ds3 conv layouts only; nil or 0 = off): mean
+  /// over showers and radial bins of (ln(E_r^rec + ε) − ln(E_r + ε))², E_r the shower's energy in
+  /// radial bin r summed over all layers and angles, on E/E_inc. In the conv layouts the radial bins
+  /// are the decoder's output channels, so one bias per channel sets a radial bin in every layer; the
+  /// per-layer energy loss alone lowered the outer channels until their softmax share vanished (ds2
+  /// global, session 14: 10⁻⁹ of the energy from the fourth bin on against the data's 2.5 %), and its
+  /// gradient with them. The log of the whole-shower sum pulls them back at any scale.
+  public var radialEnergyWeight: Float? = nil
+  /// The radial-energy loss weight in effect (0 = off, also for files without the key).
+  public var radialEnergyLossWeight: Float { radialEnergyWeight ?? 0 }
   /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
   public var beta: Float = 0.25
   /// ds1 training noise: + U[0,1)·this many keV on every voxel, once at load time (1.0 for ds1).

@@ -15,6 +15,8 @@ public struct Stage1StepStats: Sendable {
   public var ec: Float = 0, width: Float = 0
   /// Per-layer log-energy loss (unweighted; 0 when its weight is 0).
   public var layerEnergy: Float = 0
+  /// Per-radial-bin log-energy loss (unweighted; 0 when its weight is 0).
+  public var radialEnergy: Float = 0
   /// VQ loss (commitment + β·codebook).
   public var qLoss: Float = 0
   /// Generator GAN loss −mean D(fake) (0 before the GAN starts).
@@ -73,13 +75,14 @@ extension Stage1Model {
                           layerFloor: floor)
   }
 
-  /// L_nll = rec + ec_weight·ec + width_weight·width + layer_energy_weight·le, from predicted U (decoder-output layout).
+  /// L_nll = rec + ec_weight·ec + width_weight·width + layer_energy_weight·le + radial_energy_weight·re,
+  /// from predicted U (decoder-output layout).
   func nllLoss(_ u: Tensor, _ p: Stage1Prepared, stats: inout Stage1StepStats) -> Tensor {
     let diff = u * p.rB - p.recTarget
     var loss = (config.pixelPower == 1 ? diff.abs() : diff.square()).sum() * (1 / Float(p.n))
     stats.rec = loss.item
-    let layerWeight = config.layerEnergyLossWeight
-    if config.ecWeight > 0 || config.widthWeight > 0 || layerWeight > 0 {
+    let layerWeight = config.layerEnergyLossWeight, radialWeight = config.radialEnergyLossWeight
+    if config.ecWeight > 0 || config.widthWeight > 0 || layerWeight > 0 || radialWeight > 0 {
       var pred = u * p.rB
       if decoderOutputPadded { pred = pred.narrow(axis: 2, start: inputZPad[0], length: pred.shape[2] - inputZPad[0] - inputZPad[1]) }
       if config.ecWeight > 0 || config.widthWeight > 0 {
@@ -93,8 +96,24 @@ extension Stage1Model {
         stats.layerEnergy = le.item
         loss = loss + le * layerWeight
       }
+      if radialWeight > 0 {
+        let re = radialEnergyLoss(pred, truth: p.ratios, floor: p.layerFloor)
+        stats.radialEnergy = re.item
+        loss = loss + re * radialWeight
+      }
     }
     return loss
+  }
+
+  /// Radial energy loss: mean over showers and radial bins of (ln(Σ_{z,a} pred + ε) − ln(Σ_{z,a} truth + ε))².
+  /// pred/truth: E/E_inc in the unpadded conv layout (N, Rb, Z, A), whose channels are the radial
+  /// bins; floor ε (N, 1, 1, 1). ds1's hybrid layout has no common radial axis (its layers bin
+  /// radius differently), so the option is refused there (`Stage1JobError.radialEnergyNeedsConv`).
+  func radialEnergyLoss(_ pred: Tensor, truth: Tensor, floor: Tensor) -> Tensor {
+    precondition(!config.isHybrid, "radialEnergyLoss: the ds1 layout has no radial axis")
+    let sums: (Tensor) -> Tensor = { $0.sum(axis: 3, keepDim: true).sum(axis: 2, keepDim: true) }
+    let t = withNoGrad { (sums(truth) + floor).log() }
+    return ((sums(pred) + floor).log() - t).square().mean()
   }
 
   /// Per-layer energy loss: mean over showers and layers of (ln(Σ_l pred + ε) − ln(Σ_l truth + ε))².
