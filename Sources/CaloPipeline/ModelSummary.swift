@@ -50,13 +50,8 @@ public enum ModelSummary {
       + "token\(rt.tokensPerValue == 1 ? "" : "s"), \(rt.bits) bits, quantiser \(rt.quantiserDescription)")
     let hasSampling = FileManager.default.fileExists(atPath: dir + "/" + modelSamplingFileName)
     let s = try loadModelSampling(dir)
-    var parts = ["temperature \(s.temperature)"]
-    if let k = s.topK { parts.append("top-k \(k)") }
-    if let p = s.rTopP { parts.append("rTopP \(p)") }
-    if s.constrainR { parts.append("R constrained to the training range") }
-    if s.rLevelInterpolation { parts.append("R levels interpolated") }
-    if s.rLayerFit != .proportional { parts.append("layer fit \(s.rLayerFit.rawValue)") }
-    lines.append("sampling: " + parts.joined(separator: ", ")
+    let parts = s.differencesFromThePaper
+    lines.append("sampling: " + (parts.isEmpty ? "as in the paper" : parts.joined(separator: ", "))
       + (hasSampling ? " (\(modelSamplingFileName))" : " (no \(modelSamplingFileName): the paper's defaults)"))
     if let t = try loadModelSpotRounding(dir) {
       let spots = t.conservesLayerEnergy != true ? "plain spots (each ε)"

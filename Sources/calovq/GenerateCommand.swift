@@ -92,12 +92,6 @@ struct GenerateCommand: ParsableCommand {
 
 /// "temperature 1.15, R top-p 0.99" — the settings that differ from the paper's plain sampling.
 func describe(_ s: SamplingOptions) -> String {
-  var parts: [String] = []
-  if s.temperature != 1 { parts.append("temperature \(s.temperature)") }
-  if let k = s.topK { parts.append("top-k \(k)") }
-  if s.constrainR { parts.append("R constrained to the training range") }
-  if let p = s.rTopP { parts.append("R top-p \(p)") }
-  if s.rLevelInterpolation { parts.append("R levels interpolated") }
-  if s.rLayerFit != .proportional { parts.append("layer fit \(s.rLayerFit.rawValue)") }
+  let parts = s.differencesFromThePaper
   return parts.isEmpty ? "as in the paper" : parts.joined(separator: ", ")
 }

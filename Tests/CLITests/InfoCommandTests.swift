@@ -101,7 +101,7 @@ final class InfoCommandTests: TempDirTestCase {
     let expected = [
       "stage 1 (stage1.safetensors, ", "ds1-photon, layer-wise normalisation, sample preset", "5 R values per shower",
       "T = 44 (12 R tokens + 32 codes)", "quantiser linear 0…3.0",
-      "rTopP 0.99 (sampling.json)",                        // the folder's sampling.json
+      "sampling: R top-p 0.99 (sampling.json)",                        // the folder's sampling.json
       "15 energy bins × 24 layers, plain spots",           // its table predates conserving spots
       "stage-1 loss weights: EC 0.01, width 0.01, GAN 0.1; He init yes",
     ]

@@ -45,6 +45,19 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
     self.rLevelInterpolation = rLevelInterpolation
     self.rLayerFit = rLayerFit
   }
+
+  /// The settings that differ from the reference's, in words, e.g. ["temperature 0.8", "R top-p 0.99"]
+  /// (empty: the paper's sampling). One wording for `calovq generate` and `calovq info`.
+  public var differencesFromThePaper: [String] {
+    var parts: [String] = []
+    if temperature != 1 { parts.append("temperature \(temperature)") }
+    if let k = topK { parts.append("top-k \(k)") }
+    if constrainR { parts.append("R constrained to the training range") }
+    if let p = rTopP { parts.append("R top-p \(p)") }
+    if rLevelInterpolation { parts.append("R levels interpolated") }
+    if rLayerFit != .proportional { parts.append("layer fit \(rLayerFit.rawValue)") }
+    return parts
+  }
 }
 
 /// Generates N token sequences `[R tokens…, codes…]` (length T) position by position.
