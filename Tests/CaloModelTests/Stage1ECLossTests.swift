@@ -93,14 +93,22 @@ final class Stage1ECLossTests: XCTestCase {
     return total / Double(floors.count * ranges.count)
   }
 
-  func testDS1LayerEnergyLossMatchesDirectEvaluation() throws {
-    var c = try Stage1Presets.config(dataset: .ds1Photon, norm: .global, preset: "tiny")
-    c.layerEnergyWeight = 1
+  /// A tiny global model of `dataset`, `count` toy showers of seed `seed` prepared as the truth, and
+  /// the ratios of other toy showers (seed + 1) at the same energies as the prediction.
+  func lossCase(_ dataset: DatasetKind, count: Int, seed: UInt64, configure: (inout Stage1Config) -> Void) throws
+    -> (m: Stage1Model, e: [Double], truthRatios: [Float], prep: Stage1Prepared, q: [Float]) {
+    var c = try Stage1Presets.config(dataset: dataset, norm: .global, preset: "tiny")
+    configure(&c)
     let m = Stage1Model(config: c)
-    let (e, s) = Stage1ToyShowers.make(.ds1Photon, count: 6, seed: 3)
-    let (_, s2) = Stage1ToyShowers.make(.ds1Photon, count: 6, seed: 4)
-    let p = c.voxels, prep = m.prepare(energies: e, showers: s)
-    let q = m.preprocessing.ratios(showers: s2, energies: e)
+    let (e, s) = Stage1ToyShowers.make(dataset, count: count, seed: seed)
+    let (_, s2) = Stage1ToyShowers.make(dataset, count: count, seed: seed + 1)
+    return (m, e, m.preprocessing.ratios(showers: s, energies: e), m.prepare(energies: e, showers: s),
+            m.preprocessing.ratios(showers: s2, energies: e))
+  }
+
+  func testDS1LayerEnergyLossMatchesDirectEvaluation() throws {
+    let (m, e, _, prep, q) = try lossCase(.ds1Photon, count: 6, seed: 3) { $0.layerEnergyWeight = 1 }
+    let p = m.config.voxels
     // ds1-photon's relevant layers 0, 1, 2, 3, 12 hold 8, 160, 190, 5 and 5 voxels.
     let ranges = [0..<8, 8..<168, 168..<358, 358..<363, 363..<368]
     XCTAssertEqual(m.layerIndicator?.shape, [p, 5])
@@ -157,14 +165,7 @@ final class Stage1ECLossTests: XCTestCase {
   /// Double evaluation on the flat CaloChallenge layout (voxel = layer·144 + angle·9 + radius);
   /// and its gradient by finite differences.
   func testDS2RadialEnergyLossSumsEachRadialBinOverTheShower() throws {
-    var c = try Stage1Presets.config(dataset: .ds2, norm: .global, preset: "tiny")
-    c.radialEnergyWeight = 1
-    let m = Stage1Model(config: c)
-    let (e, s) = Stage1ToyShowers.make(.ds2, count: 2, seed: 11)
-    let (_, s2) = Stage1ToyShowers.make(.ds2, count: 2, seed: 12)
-    let prep = m.prepare(energies: e, showers: s)
-    let q = m.preprocessing.ratios(showers: s2, energies: e)
-    let truth = m.preprocessing.ratios(showers: s, energies: e)
+    let (m, e, truth, prep, q) = try lossCase(.ds2, count: 2, seed: 11) { $0.radialEnergyWeight = 1 }
     var ref = 0.0
     for (i, energy) in e.enumerated() {
       let eps = (0.5e-3 / 0.033) / energy
