@@ -27,7 +27,8 @@ public enum ModelSummary {
       // The loss weights it was trained with (a bundled model's provenance beside its MODEL.md).
       let le = c.layerEnergyLossWeight
       lines.append("stage-1 loss weights: EC \(c.ecWeight), width \(c.widthWeight), GAN \(c.discWeight)"
-        + (le > 0 ? ", layer energy \(le)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
+        + (le > 0 ? ", layer energy \(le)" : "")
+        + (c.radialEnergyLossWeight > 0 ? ", radial energy \(c.radialEnergyLossWeight)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
     } else {
       lines.append("stage 1 (stage1.safetensors, \(size("stage1.safetensors"))): latent \(codec.latentShape)")
     }
