@@ -25,10 +25,10 @@ public enum ModelSummary {
         + "\(m.generator.scalarCount) parameters; codebook K \(c.codebookSize) × D \(c.codeDim), "
         + "latent \(m.latentShape), \(m.rCount) R value\(m.rCount == 1 ? "" : "s") per shower")
       // The loss weights it was trained with (a bundled model's provenance beside its MODEL.md).
-      let le = c.layerEnergyLossWeight
+      let le = c.layerEnergyLossWeight, re = c.radialEnergyLossWeight
       lines.append("stage-1 loss weights: EC \(c.ecWeight), width \(c.widthWeight), GAN \(c.discWeight)"
         + (le > 0 ? ", layer energy \(le)" : "")
-        + (c.radialEnergyLossWeight > 0 ? ", radial energy \(c.radialEnergyLossWeight)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
+        + (re > 0 ? ", radial energy \(re)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
     } else {
       lines.append("stage 1 (stage1.safetensors, \(size("stage1.safetensors"))): latent \(codec.latentShape)")
     }

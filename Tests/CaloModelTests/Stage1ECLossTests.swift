@@ -183,7 +183,7 @@ final class Stage1ECLossTests: XCTestCase {
     XCTAssertGreaterThan(ref, 0.01)
     XCTAssertEqual(Double(loss), ref, accuracy: 1e-3 * ref)
     XCTAssertEqual(m.radialEnergyLoss(prep.ratios, truth: prep.ratios, floor: prep.layerFloor).item, 0, "no loss on the truth itself")
-    // A shower whose outer bins are empty pays for it however small their true share.
+    // The gradient by finite differences, at a point where every radial sum is far above ε.
     var rng = RNG(seed: 13)
     let x = Tensor.uniform(prep.ratios.shape, 0, 1e-3, rng: &rng, requiresGrad: true)
     let r = gradCheck([x], eps: 1e-4, atol: 1e-3, rtol: 2e-2, maxElements: 200) {
@@ -192,7 +192,7 @@ final class Stage1ECLossTests: XCTestCase {
     XCTAssertTrue(r.passed, r.description)
   }
 
-  /// Through the decoder's global softmax: the gradient reaches the logits of every radial channel.
+  /// Through the decoder's global softmax: the gradient with respect to the logits matches finite differences.
   func testDS2RadialEnergyLossGradientThroughTheSoftmax() throws {
     let m = Stage1Model(config: try Stage1Presets.config(dataset: .ds2, norm: .global, preset: "tiny"))
     let (e, s) = Stage1ToyShowers.make(.ds2, count: 1, seed: 14)

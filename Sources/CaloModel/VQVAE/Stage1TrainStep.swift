@@ -111,7 +111,12 @@ extension Stage1Model {
   /// radius differently), so the option is refused there (`Stage1JobError.radialEnergyNeedsConv`).
   func radialEnergyLoss(_ pred: Tensor, truth: Tensor, floor: Tensor) -> Tensor {
     precondition(!config.isHybrid, "radialEnergyLoss: the ds1 layout has no radial axis")
-    let sums: (Tensor) -> Tensor = { $0.sum(axis: 3, keepDim: true).sum(axis: 2, keepDim: true) }
+    return Self.logSumLoss(pred, truth: truth, floor: floor) { $0.sum(axis: 3, keepDim: true).sum(axis: 2, keepDim: true) }
+  }
+
+  /// mean((ln(sums(pred) + ε) − ln(sums(truth) + ε))²), the truth side without gradient: the shared
+  /// form of the layer- and radial-energy losses, which differ only in what they sum over.
+  static func logSumLoss(_ pred: Tensor, truth: Tensor, floor: Tensor, sums: (Tensor) -> Tensor) -> Tensor {
     let t = withNoGrad { (sums(truth) + floor).log() }
     return ((sums(pred) + floor).log() - t).square().mean()
   }
@@ -121,14 +126,10 @@ extension Stage1Model {
   /// (N, 1) or (N, 1, 1, 1). ds1 sums the relevant layers' voxel ranges (`layerIndicator`); the
   /// conv layouts sum over radius and angle, leaving one value per Z layer.
   func layerEnergyLoss(_ pred: Tensor, truth: Tensor, floor: Tensor) -> Tensor {
-    let sums: (Tensor) -> Tensor
     if let indicator = layerIndicator {
-      sums = { $0.matmul(indicator) }
-    } else {
-      sums = { $0.sum(axis: 3, keepDim: true).sum(axis: 1, keepDim: true) }
+      return Self.logSumLoss(pred, truth: truth, floor: floor) { $0.matmul(indicator) }
     }
-    let t = withNoGrad { (sums(truth) + floor).log() }
-    return ((sums(pred) + floor).log() - t).square().mean()
+    return Self.logSumLoss(pred, truth: truth, floor: floor) { $0.sum(axis: 3, keepDim: true).sum(axis: 1, keepDim: true) }
   }
 
   /// ds1: (P, L) matrix with 1 where voxel p lies in relevant layer l (built once, with the model).
