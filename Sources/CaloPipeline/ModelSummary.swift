@@ -28,7 +28,8 @@ public enum ModelSummary {
       let le = c.layerEnergyLossWeight, re = c.radialEnergyLossWeight
       lines.append("stage-1 loss weights: EC \(c.ecWeight), width \(c.widthWeight), GAN \(c.discWeight)"
         + (le > 0 ? ", layer energy \(le)" : "")
-        + (re > 0 ? ", radial energy \(re)" : "") + "; He init \(c.heInit == true ? "yes" : "no")")
+        + (re > 0 ? ", radial energy \(re)" : "") + "; He init \(c.heInit == true ? "yes" : "no")"
+        + (c.trainsDecoderOnly ? "; decoder refitted with the codes kept (--decoder-only)" : ""))
     } else {
       lines.append("stage 1 (stage1.safetensors, \(size("stage1.safetensors"))): latent \(codec.latentShape)")
     }

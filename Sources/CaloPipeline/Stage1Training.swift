@@ -43,6 +43,11 @@ public struct Stage1TrainOptions: Sendable {
   /// Radial energy loss weight (ds2/ds3 only; see `Stage1Config.radialEnergyWeight`).
   public var radialEnergyWeight: Float?
   public var discWeight: Float?
+  /// Train only the decoder (and discriminator) of the `initFrom` model; every shower keeps its
+  /// codes (see `Stage1Config.decoderOnly`).
+  public var decoderOnly: Bool = false
+  /// Override the preset's (or the `initFrom` model's) learning rate.
+  public var learningRate: Float?
   /// Start a new run from the weights of this stage-1 model or checkpoint (its architecture and
   /// settings, with the overrides above) instead of a fresh initialisation; optimiser state and
   /// counters start afresh.
@@ -97,6 +102,7 @@ public enum Stage1JobError: Error, CustomStringConvertible {
   case tooFewShowers(have: Int, batch: Int)
   case layerEnergyNeedsGlobal
   case radialEnergyNeedsConv
+  case decoderOnlyNeedsInit
 
   public var description: String {
     switch self {
@@ -110,6 +116,8 @@ public enum Stage1JobError: Error, CustomStringConvertible {
       return "--layer-energy-weight applies to global normalisation: a layer-wise model's R already fixes each layer's energy. Drop it or use --norm global."
     case .radialEnergyNeedsConv:
       return "--radial-energy-weight applies to ds2 and ds3, whose layers share one radial binning; ds1's layers bin radius differently. Drop it for ds1."
+    case .decoderOnlyNeedsInit:
+      return "--decoder-only refits the decoder of an existing model and keeps its codes; give that model with --init-from (a fresh encoder would fix random codes)."
     }
   }
 }
@@ -133,6 +141,7 @@ public final class Stage1TrainingJob {
     self.options = options
     let ckpt = (options.outDir as NSString).appendingPathComponent("checkpoint.safetensors")
     let exists = FileManager.default.fileExists(atPath: ckpt)
+    if options.decoderOnly && options.initFrom == nil { throw Stage1JobError.decoderOnlyNeedsInit }
     if exists && !options.resume { throw Stage1JobError.checkpointExists(ckpt) }
     if !exists && options.resume { throw Stage1JobError.noCheckpoint(ckpt) }
     if options.resume {
@@ -156,6 +165,8 @@ public final class Stage1TrainingJob {
         if let w = options.layerEnergyWeight { config.layerEnergyWeight = w }
         if let w = options.radialEnergyWeight { config.radialEnergyWeight = w }
         if let w = options.discWeight { config.discWeight = w }
+        if let lr = options.learningRate { config.learningRate = lr }
+        if options.decoderOnly { config.decoderOnly = true; config.deadCodeRestart = 0 }
       }
       if let start = options.initFrom {
         let m = try Stage1Model.load(from: start, adjusting: override)

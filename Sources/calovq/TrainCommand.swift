@@ -60,6 +60,9 @@ struct TrainStage1Command: ParsableCommand {
   @Option(help: "Override the preset's GAN weight (ds1 paper: 0.1; multiplies the adaptive weight).") var discWeight: Float?
   @Option(help: "Start from the weights of this stage-1 model or checkpoint (new optimiser and counters; the overrides apply).")
   var initFrom: String?
+  @Flag(help: "Train only the decoder of the --init-from model: encoder and codebook stay fixed, so every shower keeps its codes and a stage-2 GPT trained on them stays valid.")
+  var decoderOnly = false
+  @Option(help: "Override the preset's learning rate (e.g. lower for a fine-tune).") var lr: Float?
 
   func validate() throws {
     if let e = epochs, e <= 0 { throw ValidationError("--epochs must be positive") }
@@ -70,8 +73,10 @@ struct TrainStage1Command: ParsableCommand {
                       ("--layer-energy-weight", layerEnergyWeight), ("--radial-energy-weight", radialEnergyWeight)] {
       if let w, !(w >= 0 && w.isFinite) { throw ValidationError("\(name) must be a finite number ≥ 0 (0 turns the loss off)") }
     }
-    if resume && (heInit || ecWeight != nil || widthWeight != nil || discWeight != nil || layerEnergyWeight != nil || radialEnergyWeight != nil || initFrom != nil) {
-      throw ValidationError("--he-init, --ec-weight, --width-weight, --disc-weight, --layer-energy-weight, --radial-energy-weight and --init-from apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
+    if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a finite number > 0") }
+    if resume && (heInit || ecWeight != nil || widthWeight != nil || discWeight != nil || layerEnergyWeight != nil || radialEnergyWeight != nil
+                  || initFrom != nil || decoderOnly || lr != nil) {
+      throw ValidationError("--he-init, --ec-weight, --width-weight, --disc-weight, --layer-energy-weight, --radial-energy-weight, --init-from, --decoder-only and --lr apply to a new run; a resumed run keeps its checkpoint's settings (drop them with --resume)")
     }
     if heInit && initFrom != nil { throw ValidationError("--he-init initialises fresh weights; --init-from loads them: give one of the two") }
   }
@@ -87,11 +92,12 @@ struct TrainStage1Command: ParsableCommand {
       o.heInit = heInit; o.ecWeight = ecWeight; o.widthWeight = widthWeight; o.discWeight = discWeight; o.initFrom = initFrom
       o.layerEnergyWeight = layerEnergyWeight
       o.radialEnergyWeight = radialEnergyWeight
+      o.decoderOnly = decoderOnly; o.learningRate = lr
       let job = try Stage1TrainingJob(options: o)
       let c = job.model.config
       print("stage 1: \(c.dataset.rawValue) \(c.norm.rawValue) preset \(c.preset): generator \(job.model.generator.scalarCount) "
         + "/ discriminator \(job.model.discriminator.scalarCount) parameters, latent \(job.model.latentShape), K \(c.codebookSize), "
-        + "D \(c.codeDim); \(job.batchesPerEpoch) batches of \(c.batchSize) per epoch, \(job.plannedBatches) planned"
+        + "D \(c.codeDim)\(c.trainsDecoderOnly ? ", decoder only (codes fixed)" : ""); \(job.batchesPerEpoch) batches of \(c.batchSize) per epoch, \(job.plannedBatches) planned"
         + (resume ? ", resuming at batch \(job.trainer.batchesDone)" : ""))
       let stop = StopFlag()
       signal(SIGINT, SIG_IGN)

@@ -83,6 +83,9 @@ final class TrainStopTests: TempDirTestCase {
                             (["--resume", "--layer-energy-weight", "0.1"], "apply to a new run"),
                             (["--radial-energy-weight=-1"], "--radial-energy-weight must be a finite number"),
                             (["--resume", "--radial-energy-weight", "0.1"], "apply to a new run"),
+                            (["--resume", "--decoder-only"], "apply to a new run"),
+                            (["--lr", "0"], "--lr must be a finite number > 0"),
+                            (["--decoder-only"], "give that model with --init-from"),
                             (["--resume", "--init-from", dir.file("m.safetensors")], "apply to a new run"),
                             (["--he-init", "--init-from", dir.file("m.safetensors")], "give one of the two")] {
       let r = try CLIRunner.run(base + extra)

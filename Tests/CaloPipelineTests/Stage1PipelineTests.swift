@@ -80,6 +80,44 @@ final class Stage1PipelineTests: XCTestCase {
     XCTAssertThrowsError(try Stage1TrainingJob(options: wrong)) { XCTAssertTrue("\($0)".contains("ds1-photon model"), "\($0)") }
   }
 
+  func testDecoderOnlyRunKeepsEveryShowersCodes() throws {
+    try Stage1TrainingJob(options: options("a", steps: 3)).run { _ in }
+    let source = try Stage1Model.load(from: dir + "/a/stage1.safetensors")
+    var o = options("d", steps: 6)
+    o.initFrom = dir + "/a/stage1.safetensors"
+    o.decoderOnly = true
+    o.learningRate = 5e-3
+    // Stopped after 2 batches and resumed: the resumed trainer must freeze the same tensors.
+    var n = 0
+    try Stage1TrainingJob(options: o).run(shouldStop: { n += 1; return n >= 2 }) { _ in }
+    o.resume = true; o.initFrom = nil; o.decoderOnly = false; o.learningRate = nil
+    let resumed = try Stage1TrainingJob(options: o)
+    XCTAssertTrue(resumed.model.config.trainsDecoderOnly, "the checkpoint remembers the decoder-only run")
+    XCTAssertTrue(resumed.model.codeFixingTensors.allSatisfy { !$0.requiresGrad })
+    try resumed.run { _ in }
+    let refit = try Stage1Model.load(from: dir + "/d/stage1.safetensors")
+    XCTAssertEqual(refit.config.decoderOnly, true)
+    XCTAssertEqual(refit.config.learningRate, 5e-3)
+    XCTAssertEqual(refit.config.deadCodeRestart, 0)
+    let fixedNames = Set(source.codeFixingTensors.map { $0.name! })
+    XCTAssertTrue(fixedNames.contains("quant_conv.weight") && fixedNames.contains { $0.hasPrefix("encoder.") }
+                  && fixedNames.contains { $0.hasPrefix("quantize.") } && !fixedNames.contains("post_quant_conv.weight"), "\(fixedNames)")
+    var decoderMoved = false
+    for (x, y) in zip(source.generator.tensors, refit.generator.tensors) {
+      if fixedNames.contains(x.name!) { XCTAssertTrue(x.data == y.data, "\(x.name!) changed") } else if x.data != y.data { decoderMoved = true }
+    }
+    XCTAssertTrue(decoderMoved, "the decoder trained")
+    let (ve, vs) = Stage1ToyShowers.make(.ds1Photon, count: 20, seed: 6)
+    XCTAssertEqual(source.encode(energies: ve, showers: vs), refit.encode(energies: ve, showers: vs))
+    XCTAssertNotEqual(source.decode(codes: source.encode(energies: ve, showers: vs), energies: ve),
+                      refit.decode(codes: refit.encode(energies: ve, showers: vs), energies: ve))
+
+    var fresh = options("f", steps: 2)
+    fresh.decoderOnly = true
+    XCTAssertThrowsError(try Stage1TrainingJob(options: fresh)) { XCTAssertTrue("\($0)".contains("--init-from"), "\($0)") }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/f"), "a refused run leaves no output folder")
+  }
+
   func testLayerEnergyLossIsSavedWithTheModelAndRefusedForLayerwise() throws {
     var o = options("g", steps: 2)
     o.norm = .global

@@ -124,6 +124,14 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   public var radialEnergyWeight: Float? = nil
   /// The radial-energy loss weight in effect (0 = off, also for files without the key).
   public var radialEnergyLossWeight: Float { radialEnergyWeight ?? 0 }
+  /// Decoder-only training (our addition; nil or false = the whole generator trains): the encoder,
+  /// quant_conv and codebook stay fixed, so every shower keeps the codes of the model the run started
+  /// from (`--init-from`) and a stage-2 GPT trained on those codes stays valid. Lets a long GPT run
+  /// keep its tokens while the decoder is refitted, e.g. with a stronger layer-energy loss. Dead-code
+  /// restart is off in such a run (it would rewrite codebook rows).
+  public var decoderOnly: Bool? = nil
+  /// Is this a decoder-only run (false also for files without the key)?
+  public var trainsDecoderOnly: Bool { decoderOnly ?? false }
   /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
   public var beta: Float = 0.25
   /// ds1 training noise: + U[0,1)·this many keV on every voxel, once at load time (1.0 for ds1).

@@ -91,6 +91,14 @@ public final class Stage1Model {
     }
   }
 
+  /// The generator tensors that decide a shower's codes: encoder, quant_conv and codebook (the
+  /// tensors a decoder-only run keeps fixed; `Stage1Config.decoderOnly`).
+  public var codeFixingTensors: [Tensor] {
+    zip(generator.names, generator.tensors).filter { name, _ in
+      name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.") || name.hasPrefix("quantize.")
+    }.map(\.1)
+  }
+
   /// Number of latent positions L (ds1 32, ds2 68, ds3 182, ds3 layer-wise 624 in the paper presets).
   public var latentCount: Int { latentShape.reduce(1, *) }
   /// R values per shower (1 global, else the number of normalisation groups).

@@ -176,7 +176,7 @@ extension Stage1Model {
     let q = vq(rows)
     stats.qLoss = q.loss.item
     stats.codes = q.indices
-    if config.deadCodeRestart > 0 { stats.latents = rows.data }
+    if config.deadCodeRestart > 0 && !config.trainsDecoderOnly { stats.latents = rows.data }
     let trunk = decoderTrunk(latentGrid(q.quantized, n: p.n), p.cond)
     // Stage B1: the head on a leaf copy of the trunk output, for L_nll.
     let h1 = Tensor(trunk.shape, data: trunk.data, requiresGrad: true)
@@ -266,6 +266,10 @@ public final class Stage1Trainer {
     let c = model.config
     optG = Adam(model.generator, lr: c.learningRate, betas: (c.betas[0], c.betas[1]))
     optD = Adam(model.discriminator, lr: c.learningRate, betas: (c.betas[0], c.betas[1]))
+    if c.trainsDecoderOnly {
+      // Frozen tensors get no gradient, and Adam skips a tensor without one.
+      for t in model.codeFixingTensors { t.requiresGrad = false }
+    }
   }
 
   /// One training batch (already augmented): generator step at global_step 2b, discriminator step
@@ -282,7 +286,7 @@ public final class Stage1Trainer {
     }
     optD.update()
     batchesDone += 1
-    if model.config.deadCodeRestart > 0 { stats.restarted = restartDeadCodes(stats) }
+    if model.config.deadCodeRestart > 0 && !model.config.trainsDecoderOnly { stats.restarted = restartDeadCodes(stats) }
     stats.latents = []
     return stats
   }
