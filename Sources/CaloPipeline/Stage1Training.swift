@@ -166,7 +166,8 @@ public final class Stage1TrainingJob {
         if let w = options.radialEnergyWeight { config.radialEnergyWeight = w }
         if let w = options.discWeight { config.discWeight = w }
         if let lr = options.learningRate { config.learningRate = lr }
-        if options.decoderOnly { config.decoderOnly = true; config.deadCodeRestart = 0 }
+        // Describes this run only: a full run from a refitted decoder trains (and changes) the codes again.
+        config.decoderOnly = options.decoderOnly ? true : nil
       }
       if let start = options.initFrom {
         let m = try Stage1Model.load(from: start, adjusting: override)

@@ -128,7 +128,7 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   /// quant_conv and codebook stay fixed, so every shower keeps the codes of the model the run started
   /// from (`--init-from`) and a stage-2 GPT trained on those codes stays valid. Lets a long GPT run
   /// keep its tokens while the decoder is refitted, e.g. with a stronger layer-energy loss. Dead-code
-  /// restart is off in such a run (it would rewrite codebook rows).
+  /// restart is skipped in such a run (it would rewrite codebook rows).
   public var decoderOnly: Bool? = nil
   /// Is this a decoder-only run (false also for files without the key)?
   public var trainsDecoderOnly: Bool { decoderOnly ?? false }
