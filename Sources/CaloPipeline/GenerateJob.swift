@@ -240,7 +240,38 @@ public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loade
   try requireModelFiles(dir)
   let gpt = try GPT.load(from: dir + "/stage2.safetensors")
   let codec = try Stage1Loaders.load(dir + "/stage1.safetensors", extra: extraLoaders)
+  try requireMatchingStages(codec: codec, gpt: gpt, directory: dir)
   return (codec, gpt)
+}
+
+/// The GPT samples the codes and R values that stage 1 decodes, so the two files of a folder must
+/// belong together: same dataset, one code per latent position, one R value per normalisation group.
+/// A stage1.safetensors copied in from another run (e.g. when pairing a `--decoder-only` refit with its
+/// GPT by hand) would otherwise decode without complaint into meaningless showers.
+/// - Throws: `Stage2Error.mismatch` listing every disagreement and what to put in the folder.
+public func requireMatchingStages(codec: any ShowerCodec, gpt: GPT, directory: String) throws {
+  let c = gpt.config
+  var problems: [String] = []
+  let positions = codec.latentShape.reduce(1, *)
+  if positions != c.latentLength {
+    problems.append("stage 1 has \(positions) latent positions, stage 2 samples \(c.latentLength) codes")
+  }
+  if let m = codec as? Stage1Model {
+    if m.config.dataset != c.dataset {
+      problems.append("stage 1 is a \(m.config.dataset.rawValue) model, stage 2 a \(c.dataset.rawValue) one")
+    }
+    if m.rCount != c.rTokens.ratiosPerShower {
+      problems.append("stage 1 (\(m.config.norm == .layerwise ? "layer-wise" : "global")) decodes \(m.rCount) R value\(m.rCount == 1 ? "" : "s") "
+        + "per shower, stage 2 samples \(c.rTokens.ratiosPerShower)")
+    }
+    if m.config.codebookSize > c.vocabSize {
+      problems.append("stage 1 has \(m.config.codebookSize) codes, stage 2 a vocabulary of \(c.vocabSize)")
+    }
+  }
+  guard problems.isEmpty else {
+    throw Stage2Error.mismatch("model folder '\(directory)': its two stages do not belong together (" + problems.joined(separator: "; ")
+      + "); put the stage1.safetensors this GPT was trained on, or a --decoder-only refit of it, next to its stage2.safetensors")
+  }
 }
 
 /// The two files of a model folder: stage 1 (codec) and stage 2 (GPT).

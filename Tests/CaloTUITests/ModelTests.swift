@@ -92,6 +92,30 @@ final class ModelTests: XCTestCase {
     XCTAssertEqual(explicit.explicit?.normalisation, .global)
   }
 
+  /// A stage1.safetensors from another run next to a GPT is refused with every disagreement named.
+  func testFolderWithStagesOfDifferentModelsIsRefused() throws {
+    let layerwise = try Fixtures.writeModel(.ds1Photon, layerwise: true, to: dir + "/lw")
+    let pion = try Fixtures.writeModel(.ds1Pion, layerwise: false, to: dir + "/pion")
+    XCTAssertNoThrow(try loadModelDirectory(layerwise))
+    let fm = FileManager.default
+    func mixed(_ name: String, stage1From: String, stage2From: String) throws -> String {
+      let d = dir + "/" + name
+      try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+      try fm.copyItem(atPath: stage1From + "/stage1.safetensors", toPath: d + "/stage1.safetensors")
+      try fm.copyItem(atPath: stage2From + "/stage2.safetensors", toPath: d + "/stage2.safetensors")
+      return d
+    }
+    let norms = try mixed("norms", stage1From: layerwise, stage2From: models + "/ds1-photon-global")
+    XCTAssertThrowsError(try loadModelDirectory(norms)) {
+      XCTAssertTrue("\($0)".contains("stage 1 (layer-wise) decodes 5 R values per shower, stage 2 samples 1"), "\($0)")
+      XCTAssertTrue("\($0)".contains("do not belong together"), "\($0)")
+    }
+    let datasets = try mixed("datasets", stage1From: pion, stage2From: models + "/ds1-photon-global")
+    XCTAssertThrowsError(try loadModelDirectory(datasets)) {
+      XCTAssertTrue("\($0)".contains("stage 1 is a ds1-pion model, stage 2 a ds1-photon one"), "\($0)")
+    }
+  }
+
   /// The header names a model by its folder, and by run/folder when the folder is called "model".
   func testModelDisplayNames() {
     XCTAssertEqual(modelDisplayName(directory: "sample-data/models/ds1-photon-layerwise"), "ds1-photon-layerwise")
