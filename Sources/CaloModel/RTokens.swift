@@ -368,6 +368,12 @@ public struct RTokenizer: Codable, Sendable, Equatable {
     return 1 << (bits(ofValue: v) - Self.bitsPerToken * (tokensPerValue - 1))
   }
 
+  /// Smallest leading digit of value `v` that keeps it at or above `limit` to within one leading-digit
+  /// step (the lower side of the sampler's optional R constraint).
+  public func minLeadingDigit(ofValue v: Int, limit: Float) -> Int {
+    Int(digits(level(limit, ofValue: v))[0])
+  }
+
   /// Largest token allowed at auxiliary position `position` (0..<tokenCount) so that the value being
   /// written stays ≤ `limits[value]`, given the tokens already drawn for that value (`prefix`, the
   /// more significant digits). Used by the optional R constraint of the sampler.

@@ -159,6 +159,8 @@ public final class Stage2Trainer {
   let showerCount: Int
   let optimizer: Stage2Adam
   let log: (String) -> Void
+  /// Smallest value of each tokenised R seen so far (becomes `GPTConfig.rLowerLimits`).
+  var rSeenMin: [Float]
   /// Largest value of each tokenised R seen so far (becomes `GPTConfig.rLimits`).
   var rSeenMax: [Float]
   /// Target sequences by batch block, kept when the dataset has no augmentation (ds1, ds3 global): the
@@ -210,6 +212,7 @@ public final class Stage2Trainer {
     gpt = GPT(config: cfg, seed: derivedSeed(options.seed, 1, 0))
     optimizer = Stage2Adam(gpt.parameters, lr: options.learningRate)
     rSeenMax = [Float](repeating: 0, count: cfg.rTokens.valueCount)
+    rSeenMin = [Float](repeating: .infinity, count: cfg.rTokens.valueCount)
     try FileManager.default.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
     if options.resume { try loadCheckpoint() }
   }
@@ -233,6 +236,7 @@ public final class Stage2Trainer {
         let tpv = cfg.rTokens.tokensPerValue
         let val = cfg.rTokens.decodeValue(aux[(s * A + v * tpv)..<(s * A + (v + 1) * tpv)], ofValue: v)
         rSeenMax[v] = max(rSeenMax[v], val)
+        rSeenMin[v] = min(rSeenMin[v], val)
       }
     }
     return out
@@ -293,6 +297,7 @@ public final class Stage2Trainer {
     try saveCheckpoint()
     var final = gpt.config
     final.rLimits = rSeenMax
+    final.rLowerLimits = rSeenMin.allSatisfy(\.isFinite) ? rSeenMin : nil
     let out = GPT(config: final, seed: 0)
     try out.assign(Dictionary(uniqueKeysWithValues: gpt.parameters.tensors.map { ($0.name!, ($0.shape, $0.data)) }))
     try out.save(to: modelPath, extraMetadata: ["step": "\(optimizer.step)", "data": options.dataPath])
@@ -313,6 +318,7 @@ public final class Stage2Trainer {
       "format": "calovq-stage2-checkpoint", "version": "1", "config": gpt.config.jsonString(),
       "step": "\(optimizer.step)", "seed": "\(options.seed)", "batch": "\(options.batchSize)",
       "rSeenMax": rSeenMax.map { "\($0)" }.joined(separator: ","),
+      "rSeenMin": rSeenMin.map { "\($0)" }.joined(separator: ","),
     ], to: checkpointPath)
   }
 
@@ -345,6 +351,10 @@ public final class Stage2Trainer {
       let vals = r.split(separator: ",").compactMap { Float(String($0)) }
       if vals.count == rSeenMax.count { rSeenMax = vals }
     }
+    // A checkpoint from before session 16 has no minimum: 0 (no lower bound) rather than the minimum
+    // of the showers after the resume, which could cut values the earlier steps saw.
+    let lows = meta["rSeenMin"].map { $0.split(separator: ",").compactMap { Float(String($0)) } } ?? []
+    rSeenMin = lows.count == rSeenMin.count ? lows : [Float](repeating: 0, count: rSeenMin.count)
   }
 }
 

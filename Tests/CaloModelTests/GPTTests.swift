@@ -121,6 +121,7 @@ final class GPTTests: XCTestCase {
   func testTopKAndRConstraint() throws {
     var cfg = try tinyConfig(.ds1Photon, layerwise: true, latent: 3)
     cfg.rLimits = [Float](repeating: 0.9, count: cfg.rTokens.valueCount)
+    cfg.rLowerLimits = [Float](repeating: 0.3, count: cfg.rTokens.valueCount)
     let g = roughModel(cfg, seed: 8)
     let energies = [Double](repeating: 16384, count: 40)
     let seeds = (0..<40).map { UInt64($0) }
@@ -135,7 +136,10 @@ final class GPTTests: XCTestCase {
     // Every decoded layer value came from digits ≤ 0.9 (the rescaling can move layers, the raw values cannot).
     for i in 0..<40 {
       let row = Array(s.tokens[(i * cfg.blockSize)..<(i * cfg.blockSize + 12)])
-      for v in 0..<6 { XCTAssertLessThanOrEqual(cfg.rTokens.decodeValue(row[(2 * v)..<(2 * v + 2)]), 0.9) }
+      for v in 0..<6 {
+        XCTAssertLessThanOrEqual(cfg.rTokens.decodeValue(row[(2 * v)..<(2 * v + 2)]), 0.9)
+        XCTAssertGreaterThanOrEqual(Int(row[2 * v]), cfg.rTokens.minLeadingDigit(ofValue: v, limit: 0.3), "leading digit below the lower bound")
+      }
     }
     XCTAssertEqual(ratios.count, 40 * 5)
   }

@@ -84,6 +84,9 @@ final class RTokenTests: XCTestCase {
     XCTAssertEqual(t.maxToken(at: 0, prefix: [][...], limits: [1.2]), Int(limitDigits[0]))
     XCTAssertEqual(t.maxToken(at: 1, prefix: [limitDigits[0]][...], limits: [1.2]), Int(limitDigits[1]))
     XCTAssertEqual(t.maxToken(at: 1, prefix: [limitDigits[0] - 1][...], limits: [1.2]), 1023)
+    // The lower side: 1.2 of rMax 3 in 20 bits is level floor(2^20 · 1.2 / 3) = 419430, leading digit 419430 >> 10.
+    XCTAssertEqual(t.minLeadingDigit(ofValue: 0, limit: 1.2), 419430 >> 10)
+    XCTAssertEqual(t.minLeadingDigit(ofValue: 0, limit: 0), 0)
   }
 
   func testPresetTokenizersMatchTheReference() {

@@ -136,6 +136,12 @@ final class Stage2PipelineTests: XCTestCase {
     XCTAssertEqual(g.parameters["head.weight"]!.data, full.gpt.parameters["head.weight"]!.data)
     XCTAssertEqual(g.config.rLimits?.count, 6)
     XCTAssertGreaterThan(g.config.rLimits![0], 0)
+    let lower = try XCTUnwrap(g.config.rLowerLimits)
+    XCTAssertEqual(lower.count, 6)
+    for v in 0..<6 { XCTAssertLessThanOrEqual(lower[v], g.config.rLimits![v]) }
+    XCTAssertGreaterThan(lower[0], 0, "every training total is positive")
+    // The resumed run read the minimum from its checkpoint: the same bounds as the uninterrupted one.
+    XCTAssertEqual(try GPT.load(from: dir + "/b/stage2.safetensors").config.rLowerLimits, lower)
     // A stop request ends the run after the current step and still writes the model.
     let stop = StopFlag()
     stop.stop()

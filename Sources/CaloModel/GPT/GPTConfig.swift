@@ -38,6 +38,12 @@ public struct GPTConfig: Codable, Sendable, Equatable {
   /// Optional per-value upper bounds for the R constraint of the sampler (valueCount entries,
   /// typically the largest values seen in training). nil: only the quantiser range applies.
   public var rLimits: [Float]?
+  /// Optional per-value lower bounds for the same constraint (the smallest values seen in training;
+  /// stored since session 16, nil in older files). The constraint keeps each value's leading digit at
+  /// or above the bound's: a small GPT leaks probability onto R levels it never saw in training (ds2
+  /// global, session 16: 17 % of the draws at 2 GeV spread over R 0–0.85, where training has none
+  /// below 0.55), and nucleus sampling cannot cut a floor that flat.
+  public var rLowerLimits: [Float]? = nil
 
   public init(dataset: DatasetKind, preset: String = "custom", vocabSize: Int = 1024, nLayer: Int, nHead: Int,
               nEmbd: Int, dropout: Float = 0.1, condition: Condition, rTokens: RTokenizer, latentLength: Int,

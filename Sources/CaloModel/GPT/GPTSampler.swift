@@ -15,7 +15,8 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
   public var temperature: Float
   /// Keep only the k largest logits (nil: all).
   public var topK: Int?
-  /// Keep every R value ≤ its limit (`GPTConfig.rLimits`, else the quantiser range) by masking digits.
+  /// Keep every R value ≤ its limit (`GPTConfig.rLimits`, else the quantiser range) by masking digits,
+  /// and its leading digit ≥ that of its lower limit (`GPTConfig.rLowerLimits`, when the file has them).
   public var constrainR: Bool
   /// Nucleus sampling on the most significant digit of every R value: keep the most likely digits
   /// whose probabilities (after temperature) first reach this share of the total (nil: all). Shower
@@ -292,6 +293,12 @@ public final class GPTSampler: @unchecked Sendable {
       if options.constrainR {
         let rowPrefix = Array(UnsafeBufferPointer(start: prefix, count: t))
         n = min(n, config.rTokens.maxToken(at: t, prefix: rowPrefix[...], limits: limits) + 1)
+        if t % tpv == 0, let lower = config.rLowerLimits {
+          // The lower bound (older files have none) holds for the leading digit: no prefix logic, and
+          // it is the digit a leaking GPT spreads over levels training never saw.
+          let lo = min(config.rTokens.minLeadingDigit(ofValue: t / tpv, limit: lower[t / tpv]), n - 1)
+          for j in 0..<lo { p[j] = -.infinity }
+        }
       }
       if interpolate, t % tpv == tpv - 1, (t - tpv + 1..<t).contains(where: { prefix[$0] != 0 }) {
         // The last digit of a value above the lowest level: its position inside the level.
