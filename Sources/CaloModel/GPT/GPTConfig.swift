@@ -41,7 +41,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
   /// Optional per-value lower bounds for the same constraint (the smallest values seen in training;
   /// stored since session 16, nil in older files). The constraint keeps each value's leading digit at
   /// or above the bound's: a small GPT leaks probability onto R levels it never saw in training (ds2
-  /// global, session 16: 17 % of the draws at 2 GeV spread over R 0–0.85, where training has none
+  /// global, session 16: 19 % of the draws at 2 GeV spread over R 0–0.85, where training has none
   /// below 0.55), and nucleus sampling cannot cut a floor that flat.
   public var rLowerLimits: [Float]? = nil
 
