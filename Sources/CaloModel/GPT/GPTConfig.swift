@@ -42,7 +42,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
   /// stored since session 16, nil in older files). The constraint keeps each value's leading digit at
   /// or above the bound's: a small GPT leaks probability onto R levels it never saw in training (ds2
   /// global, session 16: 19 % of the draws at 2 GeV spread over R 0–0.85, where training has none
-  /// below 0.55), and nucleus sampling cannot cut a floor that flat.
+  /// under 0.57), and nucleus sampling cannot cut a floor that flat.
   public var rLowerLimits: [Float]? = nil
 
   public init(dataset: DatasetKind, preset: String = "custom", vocabSize: Int = 1024, nLayer: Int, nHead: Int,
