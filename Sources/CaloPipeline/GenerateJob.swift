@@ -107,11 +107,7 @@ public struct ShowerGenerator {
 
   public init(codec: any ShowerCodec, gpt: GPT, options: SamplingOptions = .init(),
               spotRounding: SpotRoundingTable? = nil) throws {
-    let L = codec.latentShape.reduce(1, *)
-    guard L == gpt.config.latentLength else {
-      throw Stage2Error.mismatch("stage 1 has \(L) latent positions but the GPT was trained for \(gpt.config.latentLength); "
-        + "use the stage1.safetensors the GPT was trained with")
-    }
+    try requireMatchingStages(codec: codec, gpt: gpt)
     if let t = spotRounding, t.dataset != gpt.config.dataset {
       throw Stage2Error.mismatch("the spot-rounding table is for \(t.dataset.rawValue) but the model is \(gpt.config.dataset.rawValue); "
         + "refit it with `calovq calibrate-sparsity`")
@@ -248,8 +244,9 @@ public func loadModelDirectory(_ dir: String, extraLoaders: [Stage1Loaders.Loade
 /// belong together: same dataset, one code per latent position, one R value per normalisation group.
 /// A stage1.safetensors copied in from another run (e.g. when pairing a `--decoder-only` refit with its
 /// GPT by hand) would otherwise decode without complaint into meaningless showers.
+/// `ShowerGenerator` checks the same for a codec and GPT paired in code; `directory` names the folder.
 /// - Throws: `Stage2Error.mismatch` listing every disagreement and what to put in the folder.
-public func requireMatchingStages(codec: any ShowerCodec, gpt: GPT, directory: String) throws {
+public func requireMatchingStages(codec: any ShowerCodec, gpt: GPT, directory: String? = nil) throws {
   let c = gpt.config
   var problems: [String] = []
   let positions = codec.latentShape.reduce(1, *)
@@ -269,7 +266,8 @@ public func requireMatchingStages(codec: any ShowerCodec, gpt: GPT, directory: S
     }
   }
   guard problems.isEmpty else {
-    throw Stage2Error.mismatch("model folder '\(directory)': its two stages do not belong together (" + problems.joined(separator: "; ")
+    let whose = directory.map { "model folder '\($0)': its two stages" } ?? "stage 1 and stage 2"
+    throw Stage2Error.mismatch(whose + " do not belong together (" + problems.joined(separator: "; ")
       + "); put the stage1.safetensors this GPT was trained on, or a --decoder-only refit of it, next to its stage2.safetensors")
   }
 }

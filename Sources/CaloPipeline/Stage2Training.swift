@@ -347,13 +347,13 @@ public final class Stage2Trainer {
       optimizer.v[k] = v.data
     }
     optimizer.step = step
-    if let r = meta["rSeenMax"] {
-      let vals = r.split(separator: ",").compactMap { Float(String($0)) }
-      if vals.count == rSeenMax.count { rSeenMax = vals }
+    func values(_ key: String) -> [Float] {
+      meta[key].map { $0.split(separator: ",").compactMap { Float(String($0)) } } ?? []
     }
+    let highs = values("rSeenMax"), lows = values("rSeenMin")
+    if highs.count == rSeenMax.count { rSeenMax = highs }
     // A checkpoint from before session 16 has no minimum: 0 (no lower bound) rather than the minimum
     // of the showers after the resume, which could cut values the earlier steps saw.
-    let lows = meta["rSeenMin"].map { $0.split(separator: ",").compactMap { Float(String($0)) } } ?? []
     rSeenMin = lows.count == rSeenMin.count ? lows : [Float](repeating: 0, count: rSeenMin.count)
   }
 }

@@ -132,6 +132,8 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   public var decoderOnly: Bool? = nil
   /// Is this a decoder-only run (false also for files without the key)?
   public var trainsDecoderOnly: Bool { decoderOnly ?? false }
+  /// Does training restart dead codes (a window is set and the codebook is not held fixed)?
+  public var restartsDeadCodes: Bool { deadCodeRestart > 0 && !trainsDecoderOnly }
   /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
   public var beta: Float = 0.25
   /// ds1 training noise: + U[0,1)·this many keV on every voxel, once at load time (1.0 for ds1).

@@ -176,7 +176,7 @@ extension Stage1Model {
     let q = vq(rows)
     stats.qLoss = q.loss.item
     stats.codes = q.indices
-    if config.deadCodeRestart > 0 && !config.trainsDecoderOnly { stats.latents = rows.data }
+    if config.restartsDeadCodes { stats.latents = rows.data }
     let trunk = decoderTrunk(latentGrid(q.quantized, n: p.n), p.cond)
     // Stage B1: the head on a leaf copy of the trunk output, for L_nll.
     let h1 = Tensor(trunk.shape, data: trunk.data, requiresGrad: true)
@@ -286,7 +286,7 @@ public final class Stage1Trainer {
     }
     optD.update()
     batchesDone += 1
-    if model.config.deadCodeRestart > 0 && !model.config.trainsDecoderOnly { stats.restarted = restartDeadCodes(stats) }
+    if model.config.restartsDeadCodes { stats.restarted = restartDeadCodes(stats) }
     stats.latents = []
     return stats
   }
