@@ -116,11 +116,19 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// writes this only when the training showers are symmetric about the axis
   /// (`SpotRoundingFit.angularAsymmetry`).
   public var randomRotation: Bool?
+  /// E_0 in MeV, [bin][layer]: after E_c and before rounding, a shower whose layer holds less than E_0
+  /// loses that energy, so the layer reads out empty (0 = never; nil = 0 everywhere, tables written
+  /// before this field existed). No random numbers: the other streams stay where they were. Why: a
+  /// layer-conserving rounding gives any layer with energy at least one deposit, so a decoder that
+  /// leaves a few tens of keV in a deep layer makes it read out non-empty, where the data's layer is
+  /// mostly empty (ds2 global, layer 44: empty in 68 % of the data's showers, 45 % of the model's,
+  /// session 15), and the per-layer energy histogram gains a spike just above the readout threshold.
+  public var emptyBelowMeV: [[Double]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
               randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil,
-              singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil) {
+              singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil, emptyBelowMeV: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -133,6 +141,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.centreTilts = centreTilts
     self.singleDepositBelowMeV = singleDepositBelowMeV
     self.randomRotation = randomRotation
+    self.emptyBelowMeV = emptyBelowMeV
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -210,6 +219,14 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       }
       guard singleDepositBelowMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
         throw SpotRoundingError("singleDepositBelowMeV must be finite and ≥ 0")
+      }
+    }
+    if let emptyBelowMeV {
+      guard emptyBelowMeV.count == binCount, emptyBelowMeV.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("emptyBelowMeV must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      guard emptyBelowMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
+        throw SpotRoundingError("emptyBelowMeV must be finite and ≥ 0")
       }
     }
   }
@@ -335,6 +352,16 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     buf[chosen] = Float(e)
   }
 
+  /// When the voxels of `range` hold less than `below` MeV in all, sets them to 0 (nothing drawn).
+  @inline(__always)
+  static func empty(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, below: Double) {
+    guard below > 0 else { return }
+    var e = 0.0
+    for k in range where buf[k] > 0 { e += Double(buf[k]) }
+    guard e < below else { return }
+    for k in range { buf[k] = buf[k] }
+  }
+
   /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
   @inline(__always)
   static func epsilonScale(_ buf: UnsafeBufferPointer<Float>, _ range: Range<Int>, kappa: Double) -> Double {
@@ -382,7 +409,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   }
 
   /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
-  /// low-energy layers into one deposit (E_c), spot-rounds (ε) and turns (`randomRotation`) showers
+  /// low-energy layers into one deposit (E_c), empties the layers below E_0, spot-rounds (ε) and turns (`randomRotation`) showers
   /// (N, voxels) in MeV in place.
   /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
   /// order (then, with random spot sizes, one per spot), its angular factors from
@@ -423,6 +450,11 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           var singleRNG = RNG(seed: Self.singleDepositSeed(seeds[i]))
           for l in g.layers.indices where below[l] > 0 {
             Self.collapse(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: below[l], rng: &singleRNG)
+          }
+        }
+        if let floors = emptyBelowMeV?[b] {
+          for l in g.layers.indices where floors[l] > 0 {
+            Self.empty(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: floors[l])
           }
         }
         for l in g.layers.indices where eps[l] > 0 {
@@ -700,6 +732,16 @@ public struct SpotRoundingFit: Sendable {
     return used > 0 ? Double(single) / Double(used) : .nan
   }
 
+  /// The fraction of showers whose layer (values `x`, showers × width) has nothing ≥ `threshold`: it
+  /// reads out empty (NaN for no showers).
+  static func emptyFraction(_ x: [Float], showers n: Int, threshold: Float) -> Double {
+    guard n > 0 else { return .nan }
+    let w = x.count / n
+    var empty = 0
+    for i in 0..<n where !x[(i * w)..<((i + 1) * w)].contains(where: { $0 >= threshold }) { empty += 1 }
+    return Double(empty) / Double(n)
+  }
+
   /// Mean over showers of a layer's angular variation: each ring's coefficient of variation over its
   /// angular bins (standard deviation / mean of the voxels, counting those ≥ `threshold`), weighted by
   /// the ring's energy. Layer values `x` are showers × nR·nA, radius fastest; showers with nothing ≥
@@ -744,14 +786,16 @@ public struct SpotRoundingFit: Sendable {
   /// `meanAngularCV`, and ε on the spread layer. With `centreTilts` (and `exponents`) τ is fitted last,
   /// by bisection for the target's `meanCentreOffset`, and ε on the tilted layer. With `singleDeposits`
   /// (and `exponents`) E_c follows, a quantile of the model's layer energies found by bisection for the
-  /// target's `singleDepositFraction`, and ε on the collapsed layer. With `randomRotation` the table
+  /// target's `singleDepositFraction`, and ε on the collapsed layer. With `emptyLayers` (and
+  /// `exponents`) E_0 comes next, again a quantile of the model's layer energies, found by bisection
+  /// for the target's `emptyFraction`, and ε on the emptied layer. With `randomRotation` the table
   /// turns showers when the target's `angularAsymmetry` is within `symmetryLimit`.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
                     randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false,
                     centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false,
-                    randomRotation fitRotation: Bool = false) -> SpotRoundingTable {
+                    randomRotation fitRotation: Bool = false, emptyLayers fitEmpties: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -759,14 +803,14 @@ public struct SpotRoundingFit: Sendable {
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
     var spread = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
-    var tilt = spread, single = spread
+    var tilt = spread, single = spread, floor = spread
     var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
     let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
       targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
     }
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
-    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
     defer { results.p.deallocate(); results.w.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
@@ -786,14 +830,15 @@ public struct SpotRoundingFit: Sendable {
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0, 0)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0, 0, 0)
         return
       }
       let w = lay.voxelCount
-      // Sharpened by γ, spread by σ, tilted by τ, collapsed below E_c and rounded, each with one fixed
-      // stream (common random numbers, so the statistics move smoothly with the parameters); returns the
-      // values and their ε.
-      func trial(_ g: Double, _ sigma: Double, _ tau: Double = 0, _ below: Double = 0) -> (y: [Float], eps: Double) {
+      // Sharpened by γ, spread by σ, tilted by τ, collapsed below E_c, emptied below E_0 and rounded,
+      // each with one fixed stream (common random numbers, so the statistics move smoothly with the
+      // parameters); returns the values and their ε.
+      func trial(_ g: Double, _ sigma: Double, _ tau: Double = 0, _ below: Double = 0,
+                 _ emptyBelow: Double = 0) -> (y: [Float], eps: Double) {
         var y = x
         y.withUnsafeMutableBufferPointer { buf in
           for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
@@ -808,6 +853,9 @@ public struct SpotRoundingFit: Sendable {
           if below > 0 {
             var rng = RNG(seed: UInt64(b * 1000 + l) &+ 13)
             for i in 0..<n { SpotRoundingTable.collapse(buf, (i * w)..<((i + 1) * w), below: below, rng: &rng) }
+          }
+          if emptyBelow > 0 {
+            for i in 0..<n { SpotRoundingTable.empty(buf, (i * w)..<((i + 1) * w), below: emptyBelow) }
           }
         }
         let e = Self.epsilon(y, showers: n, want: want, conserving: conserve, kappa: kappa)
@@ -847,31 +895,28 @@ public struct SpotRoundingFit: Sendable {
       // E_c: collapsing the showers whose layer energy lies below a quantile q of this bin's raises the
       // share of single-deposit layers; bisect q for the target's share, or keep 0 when the rounded
       // layer already has as many. (γ, σ and τ keep each layer's energy, so `x` gives the energies.)
+      let energies = (0..<n).map { i in x[(i * w)..<((i + 1) * w)].reduce(0.0) { $0 + Double(Swift.max($1, 0)) } }
+        .filter { $0 > 0 }.sorted()
       var below = 0.0
       if fitSingles {
         let goalSingle = Self.singleDepositFraction(t, showers: nt, threshold: threshold)
-        func share(_ e: Double) -> Double { Self.singleDepositFraction(trial(g, sigma, tau, e).y, showers: n, threshold: threshold) }
-        let s0 = goalSingle.isFinite ? share(0) : .nan
-        if s0.isFinite, s0 < goalSingle {
-          let energies = (0..<n).map { i in x[(i * w)..<((i + 1) * w)].reduce(0.0) { $0 + Double(Swift.max($1, 0)) } }
-            .filter { $0 > 0 }.sorted()
-          func quantile(_ q: Double) -> Double {
-            // Halfway between neighbouring energies, so "below" separates them cleanly.
-            let k = Swift.min(energies.count - 1, Int(q * Double(energies.count)))
-            return k + 1 < energies.count ? 0.5 * (energies[k] + energies[k + 1]) : energies[k] * 1.0001
-          }
-          var lo = 0.0, hi = 1.0
-          for _ in 0..<12 {
-            let mid = 0.5 * (lo + hi)
-            if share(quantile(mid)) < goalSingle { lo = mid } else { hi = mid }
-          }
-          below = energies.isEmpty ? 0 : quantile(0.5 * (lo + hi))
+        below = Self.energyQuantileReaching(goalSingle, energies: energies) {
+          Self.singleDepositFraction(trial(g, sigma, tau, $0).y, showers: n, threshold: threshold)
         }
       }
-      results.p[j] = (trial(g, sigma, tau, below).eps, g, sigma, tau, below)
+      // E_0: emptying the showers whose layer energy lies below a quantile of this bin's raises the
+      // share of layers that read out empty; the same bisection for the target's share.
+      var emptyBelow = 0.0
+      if fitEmpties {
+        let goalEmpty = Self.emptyFraction(t, showers: nt, threshold: threshold)
+        emptyBelow = Self.energyQuantileReaching(goalEmpty, energies: energies) {
+          Self.emptyFraction(trial(g, sigma, tau, below, $0).y, showers: n, threshold: threshold)
+        }
+      }
+      results.p[j] = (trial(g, sigma, tau, below, emptyBelow).eps, g, sigma, tau, below, emptyBelow)
     }
     for (j, (b, l)) in jobs.enumerated() {
-      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l]) = results.p[j]
+      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l], floor[b][l]) = results.p[j]
       for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
     }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
@@ -881,7 +926,29 @@ public struct SpotRoundingFit: Sendable {
                              angularSpreads: fitSpreads && fitExponents ? spread : nil,
                              centreTilts: fitTilts && fitExponents ? tilt : nil,
                              singleDepositBelowMeV: fitSingles && fitExponents ? single : nil,
-                             randomRotation: fitRotation && angularAsymmetry <= Self.symmetryLimit ? true : nil)
+                             randomRotation: fitRotation && angularAsymmetry <= Self.symmetryLimit ? true : nil,
+                             emptyBelowMeV: fitEmpties && fitExponents ? floor : nil)
+  }
+
+  /// An energy E among the model's layer energies (`energies`, > 0 and ascending) at which
+  /// `statistic(E)`, non-decreasing in E with `statistic(0)` the untouched layer, reaches `goal`: 0 when
+  /// the goal is not finite, there are no energies, or `statistic(0)` already reaches it; otherwise the
+  /// quantile q ∈ [0, 1] of the energies found by 12 bisection steps, taken halfway between
+  /// neighbouring energies so that "below E" separates them cleanly. E_c and E_0 are fitted with it.
+  static func energyQuantileReaching(_ goal: Double, energies: [Double], _ statistic: (Double) -> Double) -> Double {
+    guard goal.isFinite, !energies.isEmpty else { return 0 }
+    let s0 = statistic(0)
+    guard s0.isFinite, s0 < goal else { return 0 }
+    func quantile(_ q: Double) -> Double {
+      let k = Swift.min(energies.count - 1, Int(q * Double(energies.count)))
+      return k + 1 < energies.count ? 0.5 * (energies[k] + energies[k + 1]) : energies[k] * 1.0001
+    }
+    var lo = 0.0, hi = 1.0
+    for _ in 0..<12 {
+      let mid = 0.5 * (lo + hi)
+      if statistic(quantile(mid)) < goal { lo = mid } else { hi = mid }
+    }
+    return quantile(0.5 * (lo + hi))
   }
 
   /// The largest |z| `angularAsymmetry` may reach for the fit to turn showers (`randomRotation`): the
@@ -1016,11 +1083,12 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var centreTilts: Bool
   public var singleDeposits: Bool
   public var randomRotation: Bool
+  public var emptyLayers: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
-              centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true) {
+              centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true, emptyLayers: Bool = true) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -1031,6 +1099,7 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.centreTilts = centreTilts
     self.singleDeposits = singleDeposits
     self.randomRotation = randomRotation
+    self.emptyLayers = emptyLayers
   }
 }
 
@@ -1041,14 +1110,14 @@ extension SpotRoundingFit {
           maxExponent: options.maxExponent, radialWeights: options.radialWeights,
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
           angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
-          singleDeposits: options.singleDeposits, randomRotation: options.randomRotation)
+          singleDeposits: options.singleDeposits, randomRotation: options.randomRotation, emptyLayers: options.emptyLayers)
   }
 }
 
 /// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
-/// before they are read): (ε, γ, σ, τ, E_c) per job, and `maxR` radial weights per job.
+/// before they are read): (ε, γ, σ, τ, E_c, E_0) per job, and `maxR` radial weights per job.
 private struct FitResults: @unchecked Sendable {
-  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double)>
+  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double)>
   let w: UnsafeMutableBufferPointer<Double>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
 }

@@ -31,6 +31,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
       Then (unless --no-single-deposits) a shower whose layer holds less than E_c gets that energy in \
       one voxel drawn ∝ its value, E_c fitted so that the share of layers with a single deposit \
       matches the training showers' (a MIP crossing a layer leaves one cell; the decoders spread it). \
+      Then (unless --no-empty-layers) a shower whose layer holds less than E_0 loses that energy, E_0 \
+      fitted so that the share of layers reading out empty (nothing at or above the readout threshold) \
+      matches the training showers' (a layer with any energy always keeps a deposit otherwise). \
       Last (unless --no-random-rotation) each shower is turned about the axis by a random whole \
       number of angular bins, all layers alike, when the training showers are symmetric about the \
       axis (largest |z| of an angular bin's mean energy share ≤ 5; a decoder puts what it cannot \
@@ -74,6 +77,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("no-random-rotation"),
         help: "Do not turn each shower about the axis by a random whole number of angular bins (tables before session 14).")
   var noRandomRotation = false
+  @Flag(name: .customLong("no-empty-layers"),
+        help: "Do not empty the layers that hold less than a fitted E_0 (tables before session 17).")
+  var noEmptyLayers = false
 
   func run() throws {
     try reportingErrors {
@@ -87,7 +93,7 @@ struct CalibrateSparsityCommand: ParsableCommand {
                                            radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
                                            randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread,
                                            centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits,
-                                           randomRotation: !noRandomRotation)
+                                           randomRotation: !noRandomRotation, emptyLayers: !noEmptyLayers)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -118,7 +124,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
                             t.thresholdsMeV[b][l], t.exponents?[b][l] ?? 1)
                      + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? "")
                      + (t.centreTilts.map { String(format: " τ %.2f", $0[b][l]) } ?? "")
-                     + (t.singleDepositBelowMeV.map { $0[b][l] > 0 ? String(format: " 1× below %.3g", $0[b][l]) : "" } ?? ""))
+                     + (t.singleDepositBelowMeV.map { $0[b][l] > 0 ? String(format: " 1× below %.3g", $0[b][l]) : "" } ?? "")
+                     + (t.emptyBelowMeV.map { $0[b][l] > 0 ? String(format: " 0 below %.3g", $0[b][l]) : "" } ?? ""))
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }

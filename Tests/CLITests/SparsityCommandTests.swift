@@ -44,13 +44,15 @@ final class SparsityCommandTests: TempDirTestCase {
     let t = try table("t.json")
     XCTAssertNotNil(t["radialWeights"]); XCTAssertEqual(t["randomSpotSizes"] as? Bool, true); XCTAssertNil(t["epsilonEnergyExponent"])
     XCTAssertNotNil(t["angularSpreads"]); XCTAssertNotNil(t["centreTilts"]); XCTAssertNotNil(t["singleDepositBelowMeV"])
+    XCTAssertNotNil(t["emptyBelowMeV"])
     let off = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
                                  "--out", dir.file("t2.json"), "--no-radial-weights", "--equal-spot-sizes", "--no-angular-spread",
-                                 "--no-centre-tilt", "--no-single-deposits", "--no-random-rotation",
+                                 "--no-centre-tilt", "--no-single-deposits", "--no-random-rotation", "--no-empty-layers",
                                  "--epsilon-energy-exponent", "0.5"])
     XCTAssertEqual(off.status, 0, off.stderr)
     let t2 = try table("t2.json")
     XCTAssertNil(t2["radialWeights"]); XCTAssertNil(t2["randomSpotSizes"]); XCTAssertNil(t2["angularSpreads"]); XCTAssertNil(t2["centreTilts"]); XCTAssertNil(t2["singleDepositBelowMeV"])
+    XCTAssertNil(t2["emptyBelowMeV"])
     XCTAssertNil(t2["randomRotation"]); XCTAssertTrue(off.stdout.contains("not turned (--no-random-rotation)"), off.stdout)
     XCTAssertEqual(t2["epsilonEnergyExponent"] as? Double, 0.5)
   }

@@ -1,0 +1,99 @@
+// The seventh spot-rounding refinement: empty layers (a layer holding less than E_0 loses its energy,
+// so it reads out empty). Hand-computed cases for the emptying and the empty share, the fit recovering
+// a known E_0, strict tables, and old tables unchanged.
+import CaloGeometry
+import CaloTensor
+import Foundation
+import XCTest
+@testable import CaloModel
+
+final class SpotRoundingEmptyLayerTests: XCTestCase {
+  let g = DatasetKind.ds2.geometry   // 45 layers of 16 angles × 9 radii, radius fastest
+
+  func testEmptyZeroesOnlyLayersBelowTheFloor() {
+    var x: [Float] = [1, 0, 3, 4, 9]
+    x.withUnsafeMutableBufferPointer { SpotRoundingTable.empty($0, 0..<4, below: 9) }
+    XCTAssertEqual(x, [0, 0, 0, 0, 9], "8 < 9: emptied; the voxel outside the range stays")
+    var kept: [Float] = [1, 0, 3, 4]
+    kept.withUnsafeMutableBufferPointer { SpotRoundingTable.empty($0, 0..<4, below: 8) }
+    XCTAssertEqual(kept, [1, 0, 3, 4], "8 is not below 8")
+    kept.withUnsafeMutableBufferPointer { SpotRoundingTable.empty($0, 0..<4, below: 0) }
+    XCTAssertEqual(kept, [1, 0, 3, 4], "E_0 = 0: never")
+  }
+
+  func testEmptyFractionOnHandCases() {
+    // Width 3, threshold 1: [2, 0.5, 0] reads out; [0.5, 0.9, 0] empty; [0, 0, 0] empty; [0, 0, 1] reads out.
+    let x: [Float] = [2, 0.5, 0, 0.5, 0.9, 0, 0, 0, 0, 0, 0, 1]
+    XCTAssertEqual(SpotRoundingFit.emptyFraction(x, showers: 4, threshold: 1), 0.5, accuracy: 1e-12)
+    XCTAssertTrue(SpotRoundingFit.emptyFraction([], showers: 0, threshold: 1).isNaN)
+  }
+
+  /// Dense layers of 4 equal voxels (energies 0.1…10 MeV, log-uniform, every voxel above the 15 keV
+  /// readout threshold) against targets that are the same showers with every layer below 1 MeV
+  /// emptied: the model's layers never read out empty, the target's half the time, and the fitted E_0
+  /// lands between the neighbouring energies around 1 MeV. Layer 7.
+  func testFitRecoversTheFloorBelowWhichLayersAreEmpty() {
+    let l = 7, v = g.voxelCount, n = 600
+    var dense = [Float](repeating: 0, count: n * v)
+    var rng = RNG(seed: 3)
+    var energies: [Double] = []
+    for i in 0..<n {
+      let e = pow(10, -1 + 2 * Double(rng.uniform()))
+      energies.append(e)
+      for k in 0..<4 { dense[i * v + g.offsets[l] + k * g.layers[l].nR] = Float(e / 4) }
+    }
+    var target = dense
+    target.withUnsafeMutableBufferPointer { buf in
+      for i in 0..<n { SpotRoundingTable.empty(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: 1) }
+    }
+    var fit = SpotRoundingFit(dataset: .ds2)
+    let e = [Double](repeating: 5000, count: n)   // `applying` uses 5 GeV
+    fit.addDense(showers: dense, energies: e)
+    fit.addTarget(showers: target, energies: e)
+    let t = fit.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true)
+    XCTAssertNoThrow(try t.validate())
+    let b = t.bin(of: 5000)
+    let floor = t.emptyBelowMeV![b][l]
+    let lower = energies.filter { $0 < 1 }.max()!, upper = energies.filter { $0 >= 1 }.min()!
+    XCTAssertGreaterThan(floor, lower * 0.98)
+    XCTAssertLessThan(floor, upper * 1.02)
+    XCTAssertEqual(t.emptyBelowMeV![b][l + 1], 0, "a layer with no energy anywhere gets none")
+    XCTAssertNil(fit.table(exponents: true, conservingLayerEnergy: true).emptyBelowMeV, "off: not written")
+    // The applied table gives the target's empty share.
+    let out = applying(t, to: dense)
+    let layer = (0..<n).flatMap { i in out[(i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])] }
+    let want = SpotRoundingFit.emptyFraction(target.enumerated().filter { k, _ in (g.offsets[l]..<g.offsets[l + 1]).contains(k % v) }.map(\.1),
+                                             showers: n, threshold: Float(DatasetKind.ds2.voxelThresholdMeV))
+    XCTAssertEqual(SpotRoundingFit.emptyFraction(layer, showers: n, threshold: Float(DatasetKind.ds2.voxelThresholdMeV)), want, accuracy: 0.01)
+    // A target that already matches needs no emptying.
+    var same = SpotRoundingFit(dataset: .ds2)
+    same.addDense(showers: dense, energies: e)
+    same.addTarget(showers: dense, energies: e)
+    XCTAssertEqual(same.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true).emptyBelowMeV![b][l], 0)
+  }
+
+  /// Applied by a table: layers below E_0 are all zeros, the others untouched, and all-zero E_0 equals
+  /// a table without the field, which old JSON stays.
+  func testApplyEmptiesOnlyLowEnergyLayersAndOldTablesAreUnchanged() throws {
+    let l = 3, v = g.voxelCount, o = g.offsets[l], n = 40
+    var base = [Float](repeating: 0, count: n * v)
+    for i in 0..<n { for k in 0..<144 { base[i * v + o + k] = Float(i + 1) / 144 } }   // layer energy i + 1 MeV
+    let old = ds2Table()
+    var t = old
+    t.emptyBelowMeV = ds2LayerValues()
+    XCTAssertEqual(applying(old, to: base), applying(t, to: base), "E_0 = 0 everywhere is the table without the field")
+    t.emptyBelowMeV = ds2LayerValues(20.5, layer: l)
+    try t.validate()
+    let c = applying(t, to: base)
+    for i in 0..<n {
+      let layer = Array(c[(i * v + o)..<(i * v + o + 144)])
+      XCTAssertEqual(layer, i + 1 < 21 ? [Float](repeating: 0, count: 144) : Array(base[(i * v + o)..<(i * v + o + 144)]), "shower \(i)")
+    }
+    var bad = t
+    bad.emptyBelowMeV![0][2] = .nan
+    XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("emptyBelowMeV must be finite and ≥ 0"), "\($0)") }
+    bad.emptyBelowMeV = [[0]]
+    XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("rows (energy bins)"), "\($0)") }
+    XCTAssertFalse(String(decoding: try JSONEncoder().encode(old), as: UTF8.self).contains("emptyBelow"))
+  }
+}
