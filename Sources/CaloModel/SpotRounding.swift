@@ -359,7 +359,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     var e = 0.0
     for k in range where buf[k] > 0 { e += Double(buf[k]) }
     guard e < below else { return }
-    for k in range { buf[k] = buf[k] }
+    for k in range { buf[k] = 0 }
   }
 
   /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
