@@ -28,24 +28,14 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     XCTAssertTrue(SpotRoundingFit.emptyFraction([], showers: 0, threshold: 1).isNaN)
   }
 
-  /// Dense layers of 4 equal voxels (energies 0.1…10 MeV, log-uniform, every voxel above the 15 keV
-  /// readout threshold) against targets that are the same showers with every layer below 1 MeV
-  /// emptied: the model's layers never read out empty, the target's half the time, and the fitted E_0
-  /// lands between the neighbouring energies around 1 MeV. Layer 7.
+  /// Dense layers of 2 equal voxels (energies 0.04…0.4 MeV, log-uniform, every voxel above the 15 keV
+  /// readout threshold) against targets that are the same showers with every layer below 0.1 MeV
+  /// emptied: the model's layers never read out empty, the target's a third of the time, and the fitted
+  /// E_0 lands between the neighbouring energies around 0.1 MeV. Layer 7.
   func testFitRecoversTheFloorBelowWhichLayersAreEmpty() {
     let l = 7, v = g.voxelCount, n = 600
-    var dense = [Float](repeating: 0, count: n * v)
-    var rng = RNG(seed: 3)
-    var energies: [Double] = []
-    for i in 0..<n {
-      let e = pow(10, -1 + 2 * Double(rng.uniform()))
-      energies.append(e)
-      for k in 0..<4 { dense[i * v + g.offsets[l] + k * g.layers[l].nR] = Float(e / 4) }
-    }
-    var target = dense
-    target.withUnsafeMutableBufferPointer { buf in
-      for i in 0..<n { SpotRoundingTable.empty(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: 1) }
-    }
+    let (dense, energies) = twoVoxelLayers(layer: l, showers: n)
+    let target = emptied(dense, layer: l, below: 0.1)
     var fit = SpotRoundingFit(dataset: .ds2)
     let e = [Double](repeating: 5000, count: n)   // `applying` uses 5 GeV
     fit.addDense(showers: dense, energies: e)
@@ -54,7 +44,7 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     XCTAssertNoThrow(try t.validate())
     let b = t.bin(of: 5000)
     let floor = t.emptyBelowMeV![b][l]
-    let lower = energies.filter { $0 < 1 }.max()!, upper = energies.filter { $0 >= 1 }.min()!
+    let lower = energies.filter { $0 < 0.1 }.max()!, upper = energies.filter { $0 >= 0.1 }.min()!
     XCTAssertGreaterThan(floor, lower * 0.98)
     XCTAssertLessThan(floor, upper * 1.02)
     XCTAssertEqual(t.emptyBelowMeV![b][l + 1], 0, "a layer with no energy anywhere gets none")
@@ -70,6 +60,44 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     same.addDense(showers: dense, energies: e)
     same.addTarget(showers: dense, energies: e)
     XCTAssertEqual(same.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true).emptyBelowMeV![b][l], 0)
+  }
+
+  /// A target emptied below 0.3 MeV asks for more than the limit (10 readout thresholds, 0.1515 MeV):
+  /// E_0 stops there, so no layer holding more than that loses its energy.
+  func testFitStopsAtTheLimit() {
+    let l = 7, n = 600
+    let (dense, _) = twoVoxelLayers(layer: l, showers: n)
+    var fit = SpotRoundingFit(dataset: .ds2)
+    let e = [Double](repeating: 5000, count: n)
+    fit.addDense(showers: dense, energies: e)
+    fit.addTarget(showers: emptied(dense, layer: l, below: 0.3), energies: e)
+    let t = fit.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true)
+    XCTAssertEqual(t.emptyBelowMeV![t.bin(of: 5000)][l], SpotRoundingFit.emptyLayerLimit * DatasetKind.ds2.voxelThresholdMeV,
+                   accuracy: 1e-6)   // the threshold passes through Float
+  }
+
+  /// n ds2 showers whose layer `l` holds two equal voxels of E/2 each, E log-uniform in 0.04…0.4 MeV.
+  func twoVoxelLayers(layer l: Int, showers n: Int) -> (showers: [Float], energies: [Double]) {
+    let v = g.voxelCount
+    var dense = [Float](repeating: 0, count: n * v)
+    var rng = RNG(seed: 3)
+    var energies: [Double] = []
+    for i in 0..<n {
+      let e = 0.04 * pow(10, Double(rng.uniform()))
+      energies.append(e)
+      for k in 0..<2 { dense[i * v + g.offsets[l] + k * g.layers[l].nR] = Float(e / 2) }
+    }
+    return (dense, energies)
+  }
+
+  /// `showers` with layer `l` emptied wherever it holds less than `below` MeV.
+  func emptied(_ showers: [Float], layer l: Int, below: Double) -> [Float] {
+    let v = g.voxelCount
+    var out = showers
+    out.withUnsafeMutableBufferPointer { buf in
+      for i in 0..<(showers.count / v) { SpotRoundingTable.empty(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: below) }
+    }
+    return out
   }
 
   /// Applied by a table: layers below E_0 are all zeros, the others untouched, and all-zero E_0 equals
