@@ -62,21 +62,8 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     XCTAssertEqual(same.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true).emptyBelowMeV![b][l], 0)
   }
 
-  /// A target emptied below 0.3 MeV asks for more than the limit (10 readout thresholds, 0.1515 MeV):
-  /// E_0 stops there, so no layer holding more than that loses its energy.
-  func testFitStopsAtTheLimit() {
-    let l = 7, n = 600
-    let (dense, _) = twoVoxelLayers(layer: l, showers: n)
-    var fit = SpotRoundingFit(dataset: .ds2)
-    let e = [Double](repeating: 5000, count: n)
-    fit.addDense(showers: dense, energies: e)
-    fit.addTarget(showers: emptied(dense, layer: l, below: 0.3), energies: e)
-    let t = fit.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true)
-    XCTAssertEqual(t.emptyBelowMeV![t.bin(of: 5000)][l], SpotRoundingFit.emptyLayerLimit * DatasetKind.ds2.voxelThresholdMeV,
-                   accuracy: 1e-6)   // the threshold passes through Float
-  }
-
-  /// n ds2 showers whose layer `l` holds two equal voxels of E/2 each, E log-uniform in 0.04…0.4 MeV.
+  /// n ds2 showers whose layer `l` holds two equal voxels of E/2 each, E log-uniform in 0.04…0.4 MeV,
+  /// and layer 20 one voxel of 100 MeV.
   func twoVoxelLayers(layer l: Int, showers n: Int) -> (showers: [Float], energies: [Double]) {
     let v = g.voxelCount
     var dense = [Float](repeating: 0, count: n * v)
@@ -86,6 +73,7 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
       let e = 0.04 * pow(10, Double(rng.uniform()))
       energies.append(e)
       for k in 0..<2 { dense[i * v + g.offsets[l] + k * g.layers[l].nR] = Float(e / 2) }
+      dense[i * v + g.offsets[20]] = 100   // a layer that stays, to take the emptied energy
     }
     return (dense, energies)
   }
@@ -100,12 +88,16 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     return out
   }
 
-  /// Applied by a table: layers below E_0 are all zeros, the others untouched, and all-zero E_0 equals
-  /// a table without the field, which old JSON stays.
-  func testApplyEmptiesOnlyLowEnergyLayersAndOldTablesAreUnchanged() throws {
-    let l = 3, v = g.voxelCount, o = g.offsets[l], n = 40
+  /// Applied by a table: layers below E_0 are all zeros and their energy goes to the shower's other
+  /// layers in proportion, showers above E_0 are untouched, a shower that would lose every layer keeps
+  /// them, and all-zero E_0 equals a table without the field, which old JSON stays.
+  func testApplyEmptiesLowEnergyLayersAndKeepsTheShowersEnergy() throws {
+    let l = 3, v = g.voxelCount, o = g.offsets[l], o2 = g.offsets[10], n = 40
     var base = [Float](repeating: 0, count: n * v)
-    for i in 0..<n { for k in 0..<144 { base[i * v + o + k] = Float(i + 1) / 144 } }   // layer energy i + 1 MeV
+    for i in 0..<n {
+      for k in 0..<144 { base[i * v + o + k] = Float(i + 1) / 144 }   // layer 3: i + 1 MeV
+      for k in 0..<2 { base[i * v + o2 + k] = 50 }                      // layer 10: 100 MeV in two voxels
+    }
     let old = ds2Table()
     var t = old
     t.emptyBelowMeV = ds2LayerValues()
@@ -118,7 +110,16 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
       let emptied = i + 1 < 21
       XCTAssertTrue(emptied ? layer.allSatisfy { $0 == 0 } : layer.elementsEqual(base[(i * v + o)..<(i * v + o + 144)]),
                     "shower \(i): layer energy \(layer.reduce(0, +)), \(emptied ? "emptied" : "kept")")
+      // Emptied: layer 10's two voxels hold 100 + i + 1 MeV between them, equally.
+      let other = emptied ? Float(100 + i + 1) / 2 : 50
+      XCTAssertEqual(Double(c[i * v + o2]), Double(other), accuracy: 1e-4, "shower \(i)")
+      XCTAssertEqual(Double(c[i * v + o2 + 1]), Double(other), accuracy: 1e-4, "shower \(i)")
+      XCTAssertEqual(Double(c[(i * v)..<((i + 1) * v)].reduce(0, +)), Double(100 + i + 1), accuracy: 1e-3, "the shower keeps its energy")
     }
+    // A shower whose only layer lies below E_0 keeps it: emptying it would leave nothing.
+    var lone = [Float](repeating: 0, count: v)
+    for k in 0..<144 { lone[o + k] = 1.0 / 144 }
+    XCTAssertEqual(applying(t, to: lone), lone)
     var bad = t
     bad.emptyBelowMeV![0][2] = .nan
     XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("emptyBelowMeV must be finite and ≥ 0"), "\($0)") }
