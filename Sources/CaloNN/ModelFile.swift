@@ -122,8 +122,16 @@ public enum ModelFile {
   /// offsets contiguous and inside the file, CaloVQ format metadata and version.
   public static func read(path: String) throws -> Contents {
     let data: Data
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw ModelFileError.cannotRead(path: path, reason: "no such file")
+    }
+    guard !isDirectory.boolValue else { throw ModelFileError.cannotRead(path: path, reason: "it is a directory") }
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw ModelFileError.cannotRead(path: path, reason: error.localizedDescription)
+      // Foundation's sentences end in a full stop; the message adds its own.
+      var reason = error.localizedDescription
+      while reason.hasSuffix(".") { reason.removeLast() }
+      throw ModelFileError.cannotRead(path: path, reason: reason)
     }
     guard data.count >= 8 else { throw ModelFileError.truncated(path: path, detail: "\(data.count) bytes, shorter than the 8-byte header length") }
     let hlen = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }

@@ -120,6 +120,12 @@ final class ModelFileTests: XCTestCase {
       if case .unsupportedVersion(_, "99") = $0 { return true }; return false
     }
     assertReadError(dir + "/does-not-exist") { if case .cannotRead = $0 { return true }; return false }
+    assertReadError(dir) { if case .cannotRead = $0 { return true }; return false }
+    // One sentence, saying why: no Foundation full stop before ours.
+    XCTAssertThrowsError(try ModelFile.read(path: dir + "/does-not-exist")) {
+      XCTAssertEqual("\($0)", "cannot read model file '\(dir)/does-not-exist': no such file. Check the path.")
+    }
+    XCTAssertThrowsError(try ModelFile.read(path: dir)) { XCTAssertTrue("\($0)".contains("': it is a directory. Check"), "\($0)") }
   }
 
   func testMismatchedModelIsRejectedAndLeavesParametersUntouched() throws {
