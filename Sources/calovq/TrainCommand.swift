@@ -140,21 +140,24 @@ struct TrainStage1Command: ParsableCommand {
 /// `calovq bench train`: stage-1 training-step throughput.
 struct BenchTrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "train", abstract: "Stage-1 training step throughput (generator + discriminator, GAN on) on toy showers.")
+    commandName: "train", abstract: "Stage-1 training step throughput (generator + discriminator, GAN on) on toy showers.",
+    discussion: "--disc-weight 0 times a run without the GAN (`calovq train stage1 --disc-weight 0`), which skips both GAN passes.")
   @Option(help: "Dataset.") var dataset: String = "ds1-photon"
   @Option(help: "Normalisation (global/layerwise).") var norm: String?
   @Option(help: "Preset.") var preset: String = "paper"
   @Option(help: "Batch size (default: the preset's).") var batchSize: Int?
   @Option(help: "Timed steps.") var steps: Int = 3
+  @Option(help: "GAN weight (default: the preset's; 0 = no GAN).") var discWeight: Float?
 
   func run() throws {
     let kind = try parseDataset(dataset)
     let n = try parseNorm(norm)
     try reportingErrors {
-      let r = try benchStage1Train(dataset: kind, norm: n, preset: preset, batchSize: batchSize, steps: steps)
-      print(String(format: "stage-1 train step %@ %@ preset %@ (generator %d params), batch %d: %.3f s/step, %.0f showers/s",
-                   r.dataset.rawValue, r.norm.rawValue, r.preset, r.generatorParameters, r.batchSize, r.secondsPerStep,
-                   r.showersPerSecond))
+      if let w = discWeight, !(w >= 0 && w.isFinite) { throw CLIError.badArgument("--disc-weight must be ≥ 0") }
+      let r = try benchStage1Train(dataset: kind, norm: n, preset: preset, batchSize: batchSize, steps: steps, discWeight: discWeight)
+      print(String(format: "stage-1 train step %@ %@ preset %@ (generator %d params), batch %d, %@: %.3f s/step, %.0f showers/s",
+                   r.dataset.rawValue, r.norm.rawValue, r.preset, r.generatorParameters, r.batchSize,
+                   r.discWeight > 0 ? "GAN on" : "no GAN", r.secondsPerStep, r.showersPerSecond))
     }
   }
 }

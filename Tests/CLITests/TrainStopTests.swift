@@ -73,6 +73,21 @@ final class TrainStopTests: TempDirTestCase {
     XCTAssertFalse(r3.stdout.contains("nan"), r3.stdout)
   }
 
+  /// `calovq bench train` times the step with the GAN (the preset's weight) or without it
+  /// (`--disc-weight 0`, which skips both GAN passes), and refuses a negative weight.
+  func testBenchTrainWithAndWithoutTheGAN() throws {
+    let base = ["bench", "train", "--dataset", "ds1-photon", "--preset", "tiny", "--steps", "1"]
+    let on = try CLIRunner.run(base)
+    XCTAssertEqual(on.status, 0, on.stderr)
+    XCTAssertTrue(on.stdout.contains("GAN on:") && on.stdout.contains("s/step"), on.stdout)
+    let off = try CLIRunner.run(base + ["--disc-weight", "0"])
+    XCTAssertEqual(off.status, 0, off.stderr)
+    XCTAssertTrue(off.stdout.contains("no GAN:"), off.stdout)
+    let bad = try CLIRunner.run(base + ["--disc-weight=-1"])
+    XCTAssertEqual(bad.status, 1)
+    XCTAssertTrue(bad.stderr.contains("--disc-weight must be ≥ 0"), bad.stderr)
+  }
+
   func testLossWeightAndInitFlagsAreChecked() throws {
     let base = ["train", "stage1", "--dataset", "ds1-photon", "--data", dir.file("none.h5"), "--out", dir.file("o")]
     for (extra, phrase) in [(["--ec-weight=-1"], "--ec-weight must be a finite number"),

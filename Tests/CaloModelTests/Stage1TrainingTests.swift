@@ -39,6 +39,30 @@ final class Stage1TrainingTests: XCTestCase {
     }
   }
 
+  /// With a GAN weight of 0 the GAN pass adds nothing: the generator's gradients with the GAN terms
+  /// on equal those with them off, which is why the trainer skips both GAN passes then; and a
+  /// trainer past disc_start leaves the discriminator untouched.
+  func testZeroGANWeightSkipsTheGANWithTheSameGradients() throws {
+    var c = try Stage1Presets.config(dataset: .ds2, norm: .global, preset: "tiny")
+    c.discWeight = 0
+    c.discStart = 0
+    let m = Stage1Model(config: c, seed: 41)
+    let (e, s) = Stage1ToyShowers.make(.ds2, count: 4, seed: 42)
+    let p = m.prepare(energies: e, showers: s)
+    _ = m.generatorGradients(p, discOn: true)
+    let on = m.generator.tensors.map { $0.grad ?? [] }
+    _ = m.generatorGradients(p, discOn: false)
+    for (t, g) in zip(m.generator.tensors, on) { XCTAssertEqual(t.grad ?? [], g, t.name!) }
+    let trainer = Stage1Trainer(model: m)
+    let disc = m.discriminator.tensors.map(\.data), gen = m.generator.tensors.map(\.data)
+    for _ in 0..<3 {
+      let stats = trainer.step(energies: e, showers: s)
+      XCTAssertEqual(stats.gLoss, 0); XCTAssertEqual(stats.dLoss, 0)
+    }
+    XCTAssertEqual(m.discriminator.tensors.map(\.data), disc, "the discriminator is not trained")
+    XCTAssertNotEqual(m.generator.tensors.map(\.data), gen, "the generator is")
+  }
+
   /// Central differences against the tape for the decoder, codebook and post_quant_conv parameters
   /// of a tiny whole model (the encoder's gradient is a straight-through estimate, which no finite
   /// difference reproduces; its wiring is covered by the split-vs-single test above).

@@ -273,13 +273,17 @@ public final class Stage1Trainer {
   }
 
   /// One training batch (already augmented): generator step at global_step 2b, discriminator step
-  /// at 2b+1; the GAN terms are on when that global_step > disc_start (§4.4, quirk 6).
+  /// at 2b+1; the GAN terms are on when that global_step > disc_start (§4.4, quirk 6). With a GAN
+  /// weight of 0 (`--disc-weight 0`) they stay off: λ = 0 would add nothing to the generator's
+  /// gradients (the same gradients, `Stage1TrainingTests`), and the discriminator it would train
+  /// steers nothing, so both passes are skipped (the time saved: `calovq bench stage1`, CaloModel README).
   public func step(energies: [Double], showers: [Float]) -> Stage1StepStats {
     let p = model.prepare(energies: energies, showers: showers)
     let gStep = 2 * batchesDone, dStep = gStep + 1
-    var stats = model.generatorGradients(p, discOn: gStep > model.config.discStart)
+    let gan = model.config.discWeight > 0
+    var stats = model.generatorGradients(p, discOn: gan && gStep > model.config.discStart)
     optG.update()
-    if dStep > model.config.discStart {
+    if gan && dStep > model.config.discStart {
       stats.dLoss = model.discriminatorGradients(p)
     } else {
       model.discriminator.zeroGrad()  // disc_factor 0: a zero-gradient step (only Adam's counter moves)
