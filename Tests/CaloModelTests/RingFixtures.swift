@@ -1,8 +1,10 @@
 // Fixtures shared by the calibration tests: showers for the fits that must recover a known ring-wise
 // change (angular spread σ, centre tilt τ), and ds2 tables on the default energy bins for the tests
-// that apply one refinement (σ, τ, single deposits).
+// that apply one refinement (σ, τ, single deposits, empty layers), and the fit and check shared by the
+// E_c and E_0 fits.
 import CaloGeometry
 import CaloTensor
+import XCTest
 @testable import CaloModel
 
 /// `n` dense ds2 showers whose layer `l` has rings uniform in angle (a fixed radial profile, layer
@@ -50,4 +52,22 @@ func applying(_ table: SpotRoundingTable, to showers: [Float]) -> [Float] {
   var out = showers
   table.apply(&out, energies: [Double](repeating: 5000, count: n), seeds: (0..<n).map { UInt64($0) })
   return out
+}
+
+/// A ds2 fit holding `dense` and `target` showers, all at `energy` MeV.
+func ds2Fit(dense: [Float], target: [Float], energy: Double) -> SpotRoundingFit {
+  let v = DatasetKind.ds2.geometry.voxelCount
+  var fit = SpotRoundingFit(dataset: .ds2)
+  fit.addDense(showers: dense, energies: [Double](repeating: energy, count: dense.count / v))
+  fit.addTarget(showers: target, energies: [Double](repeating: energy, count: target.count / v))
+  return fit
+}
+
+/// Asserts that a fitted energy lies between the largest of `energies` below `cut` and the smallest
+/// at or above it (2 % slack): the quantile bisection of E_c and E_0 found the cut.
+func assertBetweenNeighbours(_ value: Double, of energies: [Double], around cut: Double,
+                             file: StaticString = #filePath, line: UInt = #line) {
+  let lower = energies.filter { $0 < cut }.max()!, upper = energies.filter { $0 >= cut }.min()!
+  XCTAssertGreaterThan(value, lower * 0.98, file: file, line: line)
+  XCTAssertLessThan(value, upper * 1.02, file: file, line: line)
 }

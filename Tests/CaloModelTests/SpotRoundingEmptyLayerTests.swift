@@ -36,17 +36,11 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     let l = 7, v = g.voxelCount, n = 600
     let (dense, energies) = twoVoxelLayers(layer: l, showers: n)
     let target = emptied(dense, layer: l, below: 0.1)
-    var fit = SpotRoundingFit(dataset: .ds2)
-    let e = [Double](repeating: 5000, count: n)   // `applying` uses 5 GeV
-    fit.addDense(showers: dense, energies: e)
-    fit.addTarget(showers: target, energies: e)
+    let fit = ds2Fit(dense: dense, target: target, energy: 5000)   // `applying` uses 5 GeV
     let t = fit.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true)
     XCTAssertNoThrow(try t.validate())
     let b = t.bin(of: 5000)
-    let floor = t.emptyBelowMeV![b][l]
-    let lower = energies.filter { $0 < 0.1 }.max()!, upper = energies.filter { $0 >= 0.1 }.min()!
-    XCTAssertGreaterThan(floor, lower * 0.98)
-    XCTAssertLessThan(floor, upper * 1.02)
+    assertBetweenNeighbours(t.emptyBelowMeV![b][l], of: energies, around: 0.1)
     XCTAssertEqual(t.emptyBelowMeV![b][l + 1], 0, "a layer with no energy anywhere gets none")
     XCTAssertNil(fit.table(exponents: true, conservingLayerEnergy: true).emptyBelowMeV, "off: not written")
     // The applied table gives the target's empty share.
@@ -56,9 +50,7 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
                                              showers: n, threshold: Float(DatasetKind.ds2.voxelThresholdMeV))
     XCTAssertEqual(SpotRoundingFit.emptyFraction(layer, showers: n, threshold: Float(DatasetKind.ds2.voxelThresholdMeV)), want, accuracy: 0.01)
     // A target that already matches needs no emptying.
-    var same = SpotRoundingFit(dataset: .ds2)
-    same.addDense(showers: dense, energies: e)
-    same.addTarget(showers: dense, energies: e)
+    let same = ds2Fit(dense: dense, target: dense, energy: 5000)
     XCTAssertEqual(same.table(exponents: true, conservingLayerEnergy: true, emptyLayers: true).emptyBelowMeV![b][l], 0)
   }
 

@@ -71,23 +71,15 @@ final class SpotRoundingSingleDepositTests: XCTestCase {
     target.withUnsafeMutableBufferPointer { buf in
       for i in 0..<n { SpotRoundingTable.collapse(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), below: 100, rng: &rt) }
     }
-    var fit = SpotRoundingFit(dataset: .ds2)
-    let e = [Double](repeating: 20_000, count: n)
-    fit.addDense(showers: dense, energies: e)
-    fit.addTarget(showers: target, energies: e)
+    let fit = ds2Fit(dense: dense, target: target, energy: 20_000)
     let t = fit.table(exponents: true, conservingLayerEnergy: true, singleDeposits: true)
     XCTAssertNoThrow(try t.validate())
     let b = t.bin(of: 20_000)
-    let below = t.singleDepositBelowMeV![b][l]
-    let lower = energies.filter { $0 < 100 }.max()!, upper = energies.filter { $0 >= 100 }.min()!
-    XCTAssertGreaterThan(below, lower * 0.98)
-    XCTAssertLessThan(below, upper * 1.02)
+    assertBetweenNeighbours(t.singleDepositBelowMeV![b][l], of: energies, around: 100)
     XCTAssertEqual(t.singleDepositBelowMeV![b][l + 1], 0, "an empty layer gets none")
     XCTAssertNil(fit.table(exponents: true, conservingLayerEnergy: true).singleDepositBelowMeV, "off: not written")
     // A target that already matches needs no collapse.
-    var same = SpotRoundingFit(dataset: .ds2)
-    same.addDense(showers: dense, energies: e)
-    same.addTarget(showers: dense, energies: e)
+    let same = ds2Fit(dense: dense, target: dense, energy: 20_000)
     XCTAssertEqual(same.table(exponents: true, conservingLayerEnergy: true, singleDeposits: true).singleDepositBelowMeV![b][l], 0)
   }
 
