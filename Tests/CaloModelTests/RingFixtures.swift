@@ -71,3 +71,17 @@ func assertBetweenNeighbours(_ value: Double, of energies: [Double], around cut:
   XCTAssertGreaterThan(value, lower * 0.98, file: file, line: line)
   XCTAssertLessThan(value, upper * 1.02, file: file, line: line)
 }
+
+/// `ds2Table()` with `field` set to `value` in layer `l` of every bin, after checking that the field at
+/// 0 everywhere changes nothing on `showers` (old tables, written without it, stay as they were).
+func ds2Table(setting field: WritableKeyPath<SpotRoundingTable, [[Double]]?>, to value: Double, layer l: Int,
+              checkedOn showers: [Float], file: StaticString = #filePath, line: UInt = #line) throws -> SpotRoundingTable {
+  let old = ds2Table()
+  var t = old
+  t[keyPath: field] = ds2LayerValues()
+  XCTAssertEqual(applying(old, to: showers), applying(t, to: showers), "0 everywhere is the table without the field",
+                 file: file, line: line)
+  t[keyPath: field] = ds2LayerValues(value, layer: l)
+  try t.validate()
+  return t
+}

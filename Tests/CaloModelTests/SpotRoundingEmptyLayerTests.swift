@@ -90,12 +90,7 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
       for k in 0..<144 { base[i * v + o + k] = Float(i + 1) / 144 }   // layer 3: i + 1 MeV
       for k in 0..<2 { base[i * v + o2 + k] = 50 }                      // layer 10: 100 MeV in two voxels
     }
-    let old = ds2Table()
-    var t = old
-    t.emptyBelowMeV = ds2LayerValues()
-    XCTAssertEqual(applying(old, to: base), applying(t, to: base), "E_0 = 0 everywhere is the table without the field")
-    t.emptyBelowMeV = ds2LayerValues(20.5, layer: l)
-    try t.validate()
+    let t = try ds2Table(setting: \.emptyBelowMeV, to: 20.5, layer: l, checkedOn: base)
     let c = applying(t, to: base)
     for i in 0..<n {
       let layer = c[(i * v + o)..<(i * v + o + 144)]
@@ -117,6 +112,6 @@ final class SpotRoundingEmptyLayerTests: XCTestCase {
     XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("emptyBelowMeV must be finite and ≥ 0"), "\($0)") }
     bad.emptyBelowMeV = [[0]]
     XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("rows (energy bins)"), "\($0)") }
-    XCTAssertFalse(String(decoding: try JSONEncoder().encode(old), as: UTF8.self).contains("emptyBelow"))
+    XCTAssertFalse(String(decoding: try JSONEncoder().encode(ds2Table()), as: UTF8.self).contains("emptyBelow"))
   }
 }

@@ -89,12 +89,7 @@ final class SpotRoundingSingleDepositTests: XCTestCase {
     let l = 3, v = g.voxelCount, o = g.offsets[l], n = 40
     var base = [Float](repeating: 0, count: n * v)
     for i in 0..<n { for k in 0..<144 { base[i * v + o + k] = Float(i + 1) / 144 } }   // layer energy i + 1 MeV
-    let old = ds2Table()
-    var t = old
-    t.singleDepositBelowMeV = ds2LayerValues()
-    XCTAssertEqual(applying(old, to: base), applying(t, to: base), "E_c = 0 everywhere is the table without the field")
-    t.singleDepositBelowMeV = ds2LayerValues(20.5, layer: l)
-    try t.validate()
+    let t = try ds2Table(setting: \.singleDepositBelowMeV, to: 20.5, layer: l, checkedOn: base)
     let c = applying(t, to: base)
     XCTAssertEqual(c, applying(t, to: base), "same seeds, same showers")
     for i in 0..<n {
@@ -107,6 +102,6 @@ final class SpotRoundingSingleDepositTests: XCTestCase {
     XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("singleDepositBelowMeV must be finite and ≥ 0"), "\($0)") }
     bad.singleDepositBelowMeV = [[0]]
     XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("rows (energy bins)"), "\($0)") }
-    XCTAssertFalse(String(decoding: try JSONEncoder().encode(old), as: UTF8.self).contains("singleDeposit"))
+    XCTAssertFalse(String(decoding: try JSONEncoder().encode(ds2Table()), as: UTF8.self).contains("singleDeposit"))
   }
 }
