@@ -45,6 +45,13 @@
 // standard deviation 34.8 mm in the data, 12.5 mm generated). Each layer's rings are multiplied by a
 // random dipole exp(τ(z₁ cos α + z₂ sin α)) and rescaled to their energies, τ fitted per (bin, layer) so
 // that the mean distance of the centre from the axis matches the training showers'.
+//
+// An eighth (session 17): empty layers. A softmax over the whole shower never leaves a layer with
+// nothing, and the conserving rounding then keeps a deposit there, while the data's deep layers are
+// often empty (a shower that stopped early). A layer below a fitted E_0 hands its energy to the
+// shower's other layers, so the shower keeps its energy and as many layers read out empty as in the
+// training showers. (The sixth and seventh, single deposits and the random rotation, are described at
+// their table fields below.)
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -435,8 +442,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   }
 
   /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
-  /// low-energy layers into one deposit (E_c), empties the layers below E_0, spot-rounds (ε) and turns (`randomRotation`) showers
-  /// (N, voxels) in MeV in place.
+  /// low-energy layers into one deposit (E_c), empties the layers below E_0 into the shower's others,
+  /// spot-rounds (ε) and turns (`randomRotation`) showers (N, voxels) in MeV in place.
   /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
   /// order (then, with random spot sizes, one per spot), its angular factors from
   /// RNG(seed: angularSpreadSeed(seeds[i])), its tilts from RNG(seed: centreTiltSeed(seeds[i])) and its

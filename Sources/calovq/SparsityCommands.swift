@@ -31,9 +31,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       Then (unless --no-single-deposits) a shower whose layer holds less than E_c gets that energy in \
       one voxel drawn ∝ its value, E_c fitted so that the share of layers with a single deposit \
       matches the training showers' (a MIP crossing a layer leaves one cell; the decoders spread it). \
-      Then (unless --no-empty-layers) a shower whose layer holds less than E_0 loses that energy, E_0 \
-      fitted so that the share of layers reading out empty (nothing at or above the readout threshold) \
-      matches the training showers' (a layer with any energy always keeps a deposit otherwise). \
+      Then (unless --no-empty-layers) a shower whose layer holds less than E_0 gives that energy to its \
+      other layers (the shower keeps its energy), E_0 fitted so that the share of layers reading out \
+      empty (nothing at or above the readout threshold) matches the training showers' (a layer with any \
+      energy always keeps a deposit otherwise). \
       Last (unless --no-random-rotation) each shower is turned about the axis by a random whole \
       number of angular bins, all layers alike, when the training showers are symmetric about the \
       axis (largest |z| of an angular bin's mean energy share ≤ 5; a decoder puts what it cannot \
