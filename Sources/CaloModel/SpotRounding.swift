@@ -923,11 +923,14 @@ public struct SpotRoundingFit: Sendable {
         Self.meanCentreOffset(t, showers: nt, layer: lay, threshold: threshold), bound: SpotRoundingTable.maxCentreTilt) {
         Self.meanCentreOffset(trial(g, sigma, $0).y, showers: n, layer: lay, threshold: threshold)
       }
+      // The model's layer energies, ascending, for the E_c and E_0 quantiles (γ, σ and τ keep each
+      // layer's energy, so `x` gives them); not needed when neither is fitted.
+      let energies = !(fitSingles || fitEmpties) ? [] : (0..<n).map { i in
+        x[(i * w)..<((i + 1) * w)].reduce(0.0) { $0 + Double(Swift.max($1, 0)) }
+      }.filter { $0 > 0 }.sorted()
       // E_c: collapsing the showers whose layer energy lies below a quantile q of this bin's raises the
       // share of single-deposit layers; bisect q for the target's share, or keep 0 when the rounded
-      // layer already has as many. (γ, σ and τ keep each layer's energy, so `x` gives the energies.)
-      let energies = (0..<n).map { i in x[(i * w)..<((i + 1) * w)].reduce(0.0) { $0 + Double(Swift.max($1, 0)) } }
-        .filter { $0 > 0 }.sorted()
+      // layer already has as many.
       var below = 0.0
       if fitSingles {
         let goalSingle = Self.singleDepositFraction(t, showers: nt, threshold: threshold)

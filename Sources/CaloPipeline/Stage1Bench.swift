@@ -12,8 +12,8 @@ public struct Stage1BenchResult: Sendable {
   public var batchSize: Int
   public var steps: Int
   public var generatorParameters: Int
-  /// The GAN weight used (0: the GAN passes are skipped).
-  public var discWeight: Float
+  /// Did the timed steps run the GAN passes (`Stage1Config.trainsGAN`; a GAN weight of 0 skips them)?
+  public var trainsGAN: Bool
   public var secondsPerStep: Double
   /// Training showers per second (batch / seconds per step).
   public var showersPerSecond: Double { Double(batchSize) / secondsPerStep }
@@ -26,12 +26,12 @@ public func benchStage1Train(dataset: DatasetKind, norm: NormMode? = nil, preset
   if let b = batchSize { config.batchSize = b }
   if let w = discWeight { config.discWeight = w }
   let trainer = Stage1Trainer(model: Stage1Model(config: config, seed: seed), seed: seed)
-  trainer.setBatchesDone(config.discStart)   // global_step 2b > disc_start: GAN terms on
+  trainer.setBatchesDone(config.discStart)   // global_step 2b > disc_start: GAN terms on, if it has a weight
   let (e, s) = Stage1ToyShowers.make(dataset, count: config.batchSize, seed: seed)
   for _ in 0..<warmup { _ = trainer.step(energies: e, showers: s) }
   let t0 = Date()
   for _ in 0..<steps { _ = trainer.step(energies: e, showers: s) }
   let dt = Date().timeIntervalSince(t0) / Double(max(steps, 1))
   return Stage1BenchResult(dataset: dataset, norm: config.norm, preset: preset, batchSize: config.batchSize, steps: steps,
-                           generatorParameters: trainer.model.generator.scalarCount, discWeight: config.discWeight, secondsPerStep: dt)
+                           generatorParameters: trainer.model.generator.scalarCount, trainsGAN: config.trainsGAN, secondsPerStep: dt)
 }

@@ -157,7 +157,7 @@ struct BenchTrainCommand: ParsableCommand {
       let r = try benchStage1Train(dataset: kind, norm: n, preset: preset, batchSize: batchSize, steps: steps, discWeight: discWeight)
       print(String(format: "stage-1 train step %@ %@ preset %@ (generator %d params), batch %d, %@: %.3f s/step, %.0f showers/s",
                    r.dataset.rawValue, r.norm.rawValue, r.preset, r.generatorParameters, r.batchSize,
-                   r.discWeight > 0 ? "GAN on" : "no GAN", r.secondsPerStep, r.showersPerSecond))
+                   r.trainsGAN ? "GAN on" : "no GAN", r.secondsPerStep, r.showersPerSecond))
     }
   }
 }

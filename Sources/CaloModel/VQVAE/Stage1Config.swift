@@ -133,6 +133,8 @@ public struct Stage1Config: Codable, Equatable, Sendable {
   /// Is this a decoder-only run (false also for files without the key)?
   public var trainsDecoderOnly: Bool { decoderOnly ?? false }
   /// Does training restart dead codes (a window is set and the codebook is not held fixed)?
+  /// Does training run the GAN passes (a GAN weight above 0)? With weight 0 they would change nothing.
+  public var trainsGAN: Bool { discWeight > 0 }
   public var restartsDeadCodes: Bool { deadCodeRestart > 0 && !trainsDecoderOnly }
   /// VQ codebook-term weight β (0.25, "legacy" loss: commitment weight 1).
   public var beta: Float = 0.25

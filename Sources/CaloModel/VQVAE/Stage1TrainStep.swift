@@ -276,11 +276,12 @@ public final class Stage1Trainer {
   /// at 2b+1; the GAN terms are on when that global_step > disc_start (§4.4, quirk 6). With a GAN
   /// weight of 0 (`--disc-weight 0`) they stay off: λ = 0 would add nothing to the generator's
   /// gradients (the same gradients, `Stage1TrainingTests`), and the discriminator it would train
-  /// steers nothing, so both passes are skipped (the time saved: `calovq bench stage1`, CaloModel README).
+  /// steers nothing, so both passes are skipped (`Stage1Config.trainsGAN`; the time saved: `calovq bench
+  /// train --disc-weight 0`, CaloModel README).
   public func step(energies: [Double], showers: [Float]) -> Stage1StepStats {
     let p = model.prepare(energies: energies, showers: showers)
     let gStep = 2 * batchesDone, dStep = gStep + 1
-    let gan = model.config.discWeight > 0
+    let gan = model.config.trainsGAN
     var stats = model.generatorGradients(p, discOn: gan && gStep > model.config.discStart)
     optG.update()
     if gan && dStep > model.config.discStart {
