@@ -133,11 +133,21 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// calibrated reconstruction of 5,000 validation showers: layer 44 empty in 68 % of the data's
   /// showers and in none of the model's, which hold a median 1.4·10⁻³ of the shower there).
   public var emptyBelowMeV: [[Double]]?
+  /// s, [bin][layer]: before everything else, each layer of a shower is multiplied by its s and the
+  /// whole shower then by one factor that gives it back its energy, so only the split of the energy
+  /// between the layers moves (nil = 1 everywhere, tables written before this field existed). No random
+  /// numbers. A per-layer energy scale, like a calorimeter's per-layer calibration constant: it moves
+  /// a layer's typical share of the shower, not the spread of that share. Why: with one R per shower
+  /// (global normalisation) the decoder's softmax splits the energy between the layers, and it does so
+  /// with a bias that no later step touches (ds2 global, session 17: the reconstruction with the true R
+  /// put a median share of the shower in layer 0 half the data's, the worst per-layer energy line).
+  public var layerScales: [[Double]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
               randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil,
-              singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil, emptyBelowMeV: [[Double]]? = nil) {
+              singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil, emptyBelowMeV: [[Double]]? = nil,
+              layerScales: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -151,6 +161,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.singleDepositBelowMeV = singleDepositBelowMeV
     self.randomRotation = randomRotation
     self.emptyBelowMeV = emptyBelowMeV
+    self.layerScales = layerScales
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -238,7 +249,20 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         throw SpotRoundingError("emptyBelowMeV must be finite and ≥ 0")
       }
     }
+    if let layerScales {
+      guard layerScales.count == binCount, layerScales.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("layerScales must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      let r = Self.layerScaleRange
+      guard layerScales.allSatisfy({ $0.allSatisfy { $0.isFinite && r.contains($0) } }) else {
+        throw SpotRoundingError("layerScales must be in [\(r.lowerBound), \(r.upperBound)]")
+      }
+    }
   }
+
+  /// The range of a layer scale s (the fit's clamp and the validation bound): a factor 20 either way
+  /// is far beyond any bias measured, so a value there means the fit had too few showers to go on.
+  public static let layerScaleRange = 0.05...20.0
 
   /// Upper end of σ (the fit's search range and the validation bound): at σ = 3 one voxel of a ring
   /// already takes most of it.
@@ -395,6 +419,26 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     }
   }
 
+  /// Multiplies each layer l of one shower (the `geometry.voxelCount` values from `start`) by
+  /// `scales[l]`, then the whole shower by one factor so that it keeps its energy. A shower with no
+  /// energy is left as it is.
+  static func scaleLayers(_ buf: UnsafeMutableBufferPointer<Float>, shower start: Int, geometry g: Geometry, scales: [Double]) {
+    var before = 0.0, after = 0.0
+    for l in g.layers.indices {
+      let s = scales[l]
+      for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) where buf[k] > 0 {
+        before += Double(buf[k])
+        after += Double(buf[k]) * s
+      }
+    }
+    guard before > 0, after > 0 else { return }
+    let back = before / after
+    for l in g.layers.indices {
+      let factor = Float(scales[l] * back)
+      for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) { buf[k] *= factor }
+    }
+  }
+
   /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
   @inline(__always)
   static func epsilonScale(_ buf: UnsafeBufferPointer<Float>, _ range: Range<Int>, kappa: Double) -> Double {
@@ -441,7 +485,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
+  /// Scales the layers (s), reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
   /// low-energy layers into one deposit (E_c), empties the layers below E_0 into the shower's others,
   /// spot-rounds (ε) and turns (`randomRotation`) showers (N, voxels) in MeV in place.
   /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
@@ -459,6 +503,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         let b = bin(of: energies[i])
         let eps = thresholdsMeV[b]
         var rng = RNG(seed: seeds[i])
+        if let scales = layerScales?[b] { Self.scaleLayers(buf, shower: i * v, geometry: g, scales: scales) }
         if let weights = radialWeights?[b] {
           for l in g.layers.indices { Self.reweight(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), weights: weights[l]) }
         }
@@ -820,13 +865,16 @@ public struct SpotRoundingFit: Sendable {
   /// target's `singleDepositFraction`, and ε on the collapsed layer. With `emptyLayers` (and
   /// `exponents`) E_0 comes next, again a quantile of the model's layer energies, found by bisection
   /// for the target's `emptyFraction`, and ε on the emptied layer. With `randomRotation` the table
-  /// turns showers when the target's `angularAsymmetry` is within `symmetryLimit`.
+  /// turns showers when the target's `angularAsymmetry` is within `symmetryLimit`. With `layerScales`
+  /// the layer scales are fitted first, per bin on whole showers (`layerScales(dense:…)`), and every
+  /// other step on the rescaled showers.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
                     randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false,
                     centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false,
-                    randomRotation fitRotation: Bool = false, emptyLayers fitEmpties: Bool = false) -> SpotRoundingTable {
+                    randomRotation fitRotation: Bool = false, emptyLayers fitEmpties: Bool = false,
+                    layerScales fitScales: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -836,6 +884,22 @@ public struct SpotRoundingFit: Sendable {
     var spread = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var tilt = spread, single = spread, floor = spread
     var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
+    // Layer scales first, on whole showers: every later step is fitted on the rescaled showers, the
+    // order `apply` uses.
+    var scales = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
+    var rescaled = dense
+    if fitScales {
+      for b in 0..<nb where targetShowers[b] > 0 && denseShowers[b] > 0 {
+        scales[b] = Self.layerScales(dense: dense[b], showers: denseShowers[b], target: target[b],
+                                     targetShowers: targetShowers[b], geometry: geometry)
+        rescaled[b].withUnsafeMutableBufferPointer { buf in
+          for i in 0..<denseShowers[b] {
+            SpotRoundingTable.scaleLayers(buf, shower: i * geometry.voxelCount, geometry: geometry, scales: scales[b])
+          }
+        }
+      }
+    }
+    let denseRows = rescaled
     let jobs = (0..<nb).flatMap { b in (0..<nl).map { (b, $0) } }.filter { b, l in
       targetShowers[b] > 0 && denseShowers[b] > 0 && geometry.layers[l].voxelCount > 0
     }
@@ -847,7 +911,7 @@ public struct SpotRoundingFit: Sendable {
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
       let (b, l) = jobs[j]
       let n = denseShowers[b], nt = targetShowers[b]
-      var decoded = layer(dense[b], n, l)
+      var decoded = layer(denseRows[b], n, l)
       let t = layer(target[b], nt, l)
       let want = Double(t.filter { $0 > 0 }.count) / Double(nt)
       let lay = geometry.layers[l]
@@ -962,7 +1026,65 @@ public struct SpotRoundingFit: Sendable {
                              centreTilts: fitTilts && fitExponents ? tilt : nil,
                              singleDepositBelowMeV: fitSingles && fitExponents ? single : nil,
                              randomRotation: fitRotation && angularAsymmetry <= Self.symmetryLimit ? true : nil,
-                             emptyBelowMeV: fitEmpties && fitExponents ? floor : nil)
+                             emptyBelowMeV: fitEmpties && fitExponents ? floor : nil,
+                             layerScales: fitScales ? scales : nil)
+  }
+
+  /// The fewest target showers with the layer non-empty for which a layer scale is fitted (else 1).
+  static let minLayerScaleShowers = 20
+
+  /// Layer scales (`SpotRoundingTable.layerScales`) for one energy bin: the dense showers `x` (n ×
+  /// voxels), each scaled with `scaleLayers`, put the same share of the shower into each layer at one
+  /// quantile level as the target showers `t` (nt × voxels). The level of layer l is the middle of the
+  /// target's non-empty showers, q = f + (1 − f)/2 with f the share of showers whose layer is empty, so
+  /// the model's typical share meets the data's typical non-empty share and the empty-layer step (E_0)
+  /// can then empty the bottom f. Fixed-point steps s_l ← s_l · goal_l / have_l (the rescale back to
+  /// the shower's energy couples the layers, so one step is not enough; 30 steps), the scales divided
+  /// by their median and clamped to `layerScaleRange`. A layer with fewer than `minLayerScaleShowers`
+  /// non-empty target showers, or no energy in the dense showers, keeps 1.
+  static func layerScales(dense x: [Float], showers n: Int, target t: [Float], targetShowers nt: Int,
+                          geometry g: Geometry) -> [Double] {
+    let nl = g.layers.count, v = g.voxelCount
+    /// Each shower's share of its energy in each layer, [shower][layer] (showers without energy left out).
+    func shares(_ d: [Float], _ m: Int, _ w: [Double]) -> [[Double]] {
+      (0..<m).compactMap { i in
+        let e = (0..<nl).map { l in
+          w[l] * d[(i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])].reduce(0.0) { $0 + Double(Swift.max($1, 0)) }
+        }
+        let total = e.reduce(0, +)
+        return total > 0 ? e.map { $0 / total } : nil
+      }
+    }
+    func quantile(_ sorted: [Double], _ q: Double) -> Double {
+      let p = q * Double(sorted.count - 1), k = Int(p)
+      return k + 1 < sorted.count ? sorted[k] + (p - Double(k)) * (sorted[k + 1] - sorted[k]) : sorted[k]
+    }
+    let ones = Array(repeating: 1.0, count: nl)
+    let target = shares(t, nt, ones)
+    var levels = [Double?](repeating: nil, count: nl), goals = Array(repeating: 0.0, count: nl)
+    for l in 0..<nl {
+      let column = target.map { $0[l] }.sorted()
+      let filled = column.filter { $0 > 0 }.count
+      guard filled >= minLayerScaleShowers else { continue }
+      let f = Double(column.count - filled) / Double(column.count)
+      levels[l] = f + 0.5 * (1 - f)
+      goals[l] = quantile(column, levels[l]!)
+    }
+    var w = ones
+    let range = SpotRoundingTable.layerScaleRange
+    for _ in 0..<30 {
+      let have = shares(x, n, w)
+      guard !have.isEmpty else { return ones }
+      for l in 0..<nl {
+        guard let q = levels[l] else { continue }
+        let h = quantile(have.map { $0[l] }.sorted(), q)
+        if h > 0 { w[l] *= goals[l] / h }
+      }
+      let fitted = (0..<nl).filter { levels[$0] != nil }.map { w[$0] }.sorted()
+      let mid = fitted.isEmpty ? 1 : fitted[fitted.count / 2]
+      w = w.enumerated().map { l, s in levels[l] == nil ? 1 : Swift.min(Swift.max(s / mid, range.lowerBound), range.upperBound) }
+    }
+    return w
   }
 
   /// An energy E among the model's layer energies (`energies`, > 0 and ascending) at which
@@ -1119,11 +1241,13 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var singleDeposits: Bool
   public var randomRotation: Bool
   public var emptyLayers: Bool
+  public var layerScales: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
-              centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true, emptyLayers: Bool = true) {
+              centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true, emptyLayers: Bool = true,
+              layerScales: Bool = false) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -1135,6 +1259,7 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.singleDeposits = singleDeposits
     self.randomRotation = randomRotation
     self.emptyLayers = emptyLayers
+    self.layerScales = layerScales
   }
 }
 
@@ -1145,7 +1270,8 @@ extension SpotRoundingFit {
           maxExponent: options.maxExponent, radialWeights: options.radialWeights,
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
           angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
-          singleDeposits: options.singleDeposits, randomRotation: options.randomRotation, emptyLayers: options.emptyLayers)
+          singleDeposits: options.singleDeposits, randomRotation: options.randomRotation, emptyLayers: options.emptyLayers,
+          layerScales: options.layerScales)
   }
 }
 

@@ -65,6 +65,7 @@ public enum ModelSummary {
       if t.centreTilts != nil { parts.append("centre tilts τ") }
       if t.singleDepositBelowMeV != nil { parts.append("single deposits below E_c") }
       if t.emptyBelowMeV != nil { parts.append("empty layers below E_0") }
+      if t.layerScales != nil { parts.append("layer scales") }
       if t.randomRotation == true { parts.append("random rotation") }
       lines.append("output calibration (\(modelSpotRoundingFileName)): \(t.binCount) energy bins × "
         + "\(t.thresholdsMeV.first?.count ?? 0) layers, " + parts.joined(separator: ", "))

@@ -14,7 +14,11 @@ struct CalibrateSparsityCommand: ParsableCommand {
       fitted so that the mean number of non-empty voxels matches the training showers. Unless \
       --no-widths, each layer is first raised to a power γ and rescaled to its energy (a softmax \
       temperature 1/γ), γ fitted so that the median RMS radius above the dataset's readout \
-      threshold matches the training showers'. Before that (unless --no-radial-weights) each layer's \
+      threshold matches the training showers'. First of all (with --layer-scales) each layer of a \
+      shower is multiplied by a fitted scale s and the shower rescaled to its energy, s fitted so that \
+      the layer's typical share of the shower (at the middle of the training showers' non-empty ones) \
+      matches the training showers' (a global model's softmax splits the energy between the layers \
+      with a bias). Before γ (unless --no-radial-weights) each layer's \
       radial bins are weighted so that its mean radial profile matches the training showers', since \
       the few deposits of a sparse layer land where the decoder puts its energy. With \
       --epsilon-energy-exponent κ a shower's ε in a layer is ε·(E_layer/MeV)^κ, so the number of \
@@ -81,6 +85,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("no-empty-layers"),
         help: "Do not empty the layers that hold less than a fitted E_0 (tables before session 17).")
   var noEmptyLayers = false
+  @Flag(name: .customLong("layer-scales"),
+        help: "First scale each layer by a fitted factor, the shower keeping its energy, so each layer's typical share matches the training showers' (global models; off by default so earlier recipes refit the same tables).")
+  var layerScales = false
 
   func run() throws {
     try reportingErrors {
@@ -94,7 +101,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
                                            radialWeights: !noRadialWeights, epsilonEnergyExponent: epsilonEnergyExponent,
                                            randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread,
                                            centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits,
-                                           randomRotation: !noRandomRotation, emptyLayers: !noEmptyLayers)
+                                           randomRotation: !noRandomRotation, emptyLayers: !noEmptyLayers,
+                                           layerScales: layerScales)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -126,7 +134,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
                      + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? "")
                      + (t.centreTilts.map { String(format: " τ %.2f", $0[b][l]) } ?? "")
                      + (t.singleDepositBelowMeV.map { $0[b][l] > 0 ? String(format: " 1× below %.3g", $0[b][l]) : "" } ?? "")
-                     + (t.emptyBelowMeV.map { $0[b][l] > 0 ? String(format: " 0 below %.3g", $0[b][l]) : "" } ?? ""))
+                     + (t.emptyBelowMeV.map { $0[b][l] > 0 ? String(format: " 0 below %.3g", $0[b][l]) : "" } ?? "")
+                     + (t.layerScales.map { String(format: " s %.3g", $0[b][l]) } ?? ""))
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }

@@ -44,7 +44,12 @@ final class SparsityCommandTests: TempDirTestCase {
     let t = try table("t.json")
     XCTAssertNotNil(t["radialWeights"]); XCTAssertEqual(t["randomSpotSizes"] as? Bool, true); XCTAssertNil(t["epsilonEnergyExponent"])
     XCTAssertNotNil(t["angularSpreads"]); XCTAssertNotNil(t["centreTilts"]); XCTAssertNotNil(t["singleDepositBelowMeV"])
-    XCTAssertNotNil(t["emptyBelowMeV"])
+    XCTAssertNotNil(t["emptyBelowMeV"]); XCTAssertNil(t["layerScales"], "layer scales are opt-in")
+    let scaled = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
+                                    "--out", dir.file("t3.json"), "--layer-scales"])
+    XCTAssertEqual(scaled.status, 0, scaled.stderr)
+    XCTAssertEqual((try table("t3.json")["layerScales"] as? [[Double]])?.count, 15, "one row per ds1 energy")
+    XCTAssertTrue(scaled.stdout.contains(" s "), scaled.stdout)
     let off = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
                                  "--out", dir.file("t2.json"), "--no-radial-weights", "--equal-spot-sizes", "--no-angular-spread",
                                  "--no-centre-tilt", "--no-single-deposits", "--no-random-rotation", "--no-empty-layers",
