@@ -142,12 +142,33 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// with a bias that no later step touches (ds2 global, session 17: the reconstruction with the true R
   /// put a median share of the shower in layer 0 half the data's, the worst per-layer energy line).
   public var layerScales: [[Double]]?
+  /// The share p at which `layerScales` holds, [bin][layer], with `layerExponentsBelow` and
+  /// `layerExponentsAbove` (b₋, b₊): a layer holding a share x of the shower is multiplied by
+  /// s · (x/p)^(b − 1), b = b₋ below p and b₊ above, so its share becomes ∝ s·p·(x/p)^b; b > 1 widens
+  /// the spread of the share on that side of p, b < 1 narrows it (nil: a plain scale s). Why: a
+  /// decoder regresses to the mean, so its layer shares vary less from shower to shower than the
+  /// data's, and not evenly (ds2 global reconstruction, session 18, layer 0 at 180 GeV – 1 TeV: the
+  /// non-empty shares' 10th–50th percentiles span 0.35 decades against the data's 1.64, the 50th–90th
+  /// 1.01 against 1.08).
+  public var layerPivotShares: [[Double]]?
+  public var layerExponentsBelow: [[Double]]?
+  public var layerExponentsAbove: [[Double]]?
+  /// ω, [bin][layer], with `exponents`: a shower's γ in the layer is γ·exp(ω·z), z ~ N(0, 1) drawn
+  /// once per shower for all its layers from its own stream (`widthSpreadSeed`), so the layer's width
+  /// varies from shower to shower about the width γ gives (0 = one γ; nil = 0 everywhere, tables
+  /// written before this field existed). Why: the decoder's widths vary less than the data's (ds2
+  /// global reconstruction, session 18, layer 6: the interquartile range of the η width 2.44–2.86 mm
+  /// against the data's 2.17–3.24 at the same median); one z per shower keeps a wide shower wide in
+  /// every layer.
+  public var widthSpreads: [[Double]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
               randomSpotSizes: Bool? = nil, angularSpreads: [[Double]]? = nil, centreTilts: [[Double]]? = nil,
               singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil, emptyBelowMeV: [[Double]]? = nil,
-              layerScales: [[Double]]? = nil) {
+              layerScales: [[Double]]? = nil, layerPivotShares: [[Double]]? = nil,
+              layerExponentsBelow: [[Double]]? = nil, layerExponentsAbove: [[Double]]? = nil,
+              widthSpreads: [[Double]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -162,6 +183,10 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.randomRotation = randomRotation
     self.emptyBelowMeV = emptyBelowMeV
     self.layerScales = layerScales
+    self.layerPivotShares = layerPivotShares
+    self.layerExponentsBelow = layerExponentsBelow
+    self.layerExponentsAbove = layerExponentsAbove
+    self.widthSpreads = widthSpreads
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -253,16 +278,53 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       guard layerScales.count == binCount, layerScales.allSatisfy({ $0.count == layers }) else {
         throw SpotRoundingError("layerScales must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
       }
-      let r = Self.layerScaleRange
-      guard layerScales.allSatisfy({ $0.allSatisfy { $0.isFinite && r.contains($0) } }) else {
-        throw SpotRoundingError("layerScales must be in [\(r.lowerBound), \(r.upperBound)]")
+      guard layerScales.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 > 0 } }) else {
+        throw SpotRoundingError("layerScales must be finite and > 0")
+      }
+    }
+    if let widthSpreads {
+      guard exponents != nil else { throw SpotRoundingError("widthSpreads need exponents") }
+      guard widthSpreads.count == binCount, widthSpreads.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("widthSpreads must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+      }
+      guard widthSpreads.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxWidthSpread } }) else {
+        throw SpotRoundingError("widthSpreads must be in [0, \(Self.maxWidthSpread)]")
+      }
+    }
+    let spreads = [("layerPivotShares", layerPivotShares), ("layerExponentsBelow", layerExponentsBelow),
+                   ("layerExponentsAbove", layerExponentsAbove)]
+    if spreads.contains(where: { $0.1 != nil }) {
+      guard layerScales != nil, spreads.allSatisfy({ $0.1 != nil }) else {
+        throw SpotRoundingError("layerPivotShares, layerExponentsBelow and layerExponentsAbove go together, with layerScales")
+      }
+      for (name, values) in spreads {
+        guard values!.count == binCount, values!.allSatisfy({ $0.count == layers }) else {
+          throw SpotRoundingError("\(name) must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+        }
+      }
+      guard layerPivotShares!.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 > 0 && $0 <= 1 } }) else {
+        throw SpotRoundingError("layerPivotShares must be in (0, 1]")
+      }
+      let r = Self.layerExponentRange
+      guard (layerExponentsBelow! + layerExponentsAbove!).allSatisfy({ $0.allSatisfy { $0.isFinite && r.contains($0) } }) else {
+        throw SpotRoundingError("layerExponentsBelow and layerExponentsAbove must be in [\(r.lowerBound), \(r.upperBound)]")
       }
     }
   }
 
-  /// The range of a layer scale s (the fit's clamp and the validation bound): a factor 20 either way
+  /// Upper end of ω (the fit's search range and the validation bound): at ω = 1.5 a shower's γ is off
+  /// by a factor 4.5 one time in three.
+  public static let maxWidthSpread = 1.5
+
+  /// The seed of shower `seed`'s width-spread stream (a fixed odd offset, as for the other streams).
+  @inline(__always)
+  static func widthSpreadSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x3C6E_F372_FE94_F82B }
+
+  /// The range of a layer scale at the fit's typical share (the fit's clamp): a factor 20 either way
   /// is far beyond any bias measured, so a value there means the fit had too few showers to go on.
   public static let layerScaleRange = 0.05...20.0
+  /// The range of a layer exponent b (the fit's clamp and the validation bound).
+  public static let layerExponentRange = 0.25...4.0
 
   /// Upper end of σ (the fit's search range and the validation bound): at σ = 3 one voxel of a ring
   /// already takes most of it.
@@ -419,24 +481,49 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     }
   }
 
+  /// The spread part of a layer map (`layerPivotShares`, `layerExponentsBelow`, `layerExponentsAbove`)
+  /// for one energy bin.
+  public struct LayerSpreads: Sendable { public var pivots, below, above: [Double] }
+
   /// Multiplies each layer l of one shower (the `geometry.voxelCount` values from `start`) by
-  /// `scales[l]`, then the whole shower by one factor so that it keeps its energy. A shower with no
-  /// energy is left as it is.
-  static func scaleLayers(_ buf: UnsafeMutableBufferPointer<Float>, shower start: Int, geometry g: Geometry, scales: [Double]) {
-    var before = 0.0, after = 0.0
-    for l in g.layers.indices {
-      let s = scales[l]
-      for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) where buf[k] > 0 {
-        before += Double(buf[k])
-        after += Double(buf[k]) * s
+  /// `scales[l]`, and with `spreads` a layer holding a share x > 0 of the shower also by
+  /// (x/p_l)^(b − 1), b = b₋ below p_l, b₊ above; then the whole shower by one factor so that it keeps
+  /// its energy. A shower with no energy is left as it is.
+  static func scaleLayers(_ buf: UnsafeMutableBufferPointer<Float>, shower start: Int, geometry g: Geometry,
+                          scales: [Double], spreads: LayerSpreads? = nil) {
+    let layers = g.layers.count
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: layers) { sums in
+      var before = 0.0
+      for l in 0..<layers {
+        var e = 0.0
+        for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) where buf[k] > 0 { e += Double(buf[k]) }
+        sums[l] = e
+        before += e
+      }
+      guard before > 0 else { return }
+      var after = 0.0
+      for l in 0..<layers {
+        var factor = scales[l]
+        if let spreads, sums[l] > 0 {
+          let x = sums[l] / before / spreads.pivots[l]
+          factor *= Foundation.pow(x, (x < 1 ? spreads.below[l] : spreads.above[l]) - 1)
+        }
+        sums[l] = factor
+        for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) where buf[k] > 0 { after += Double(buf[k]) * factor }
+      }
+      guard after > 0 else { return }
+      let back = before / after
+      for l in 0..<layers {
+        let factor = Float(sums[l] * back)
+        for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) { buf[k] *= factor }
       }
     }
-    guard before > 0, after > 0 else { return }
-    let back = before / after
-    for l in g.layers.indices {
-      let factor = Float(scales[l] * back)
-      for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) { buf[k] *= factor }
-    }
+  }
+
+  /// The layer spreads of bin `b`, when the table has them.
+  public func layerSpreads(bin b: Int) -> LayerSpreads? {
+    guard let p = layerPivotShares?[b], let lo = layerExponentsBelow?[b], let hi = layerExponentsAbove?[b] else { return nil }
+    return LayerSpreads(pivots: p, below: lo, above: hi)
   }
 
   /// (E_layer / MeV)^κ for the voxels of `range` (1 for κ = 0 or an empty layer): the factor of ε.
@@ -503,12 +590,23 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         let b = bin(of: energies[i])
         let eps = thresholdsMeV[b]
         var rng = RNG(seed: seeds[i])
-        if let scales = layerScales?[b] { Self.scaleLayers(buf, shower: i * v, geometry: g, scales: scales) }
+        if let scales = layerScales?[b] {
+          Self.scaleLayers(buf, shower: i * v, geometry: g, scales: scales, spreads: layerSpreads(bin: b))
+        }
         if let weights = radialWeights?[b] {
           for l in g.layers.indices { Self.reweight(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), weights: weights[l]) }
         }
         if let gammas = exponents?[b] {
-          for l in g.layers.indices { Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gammas[l]) }
+          let omegas = widthSpreads?[b]
+          var z = 0.0
+          if omegas != nil {
+            var widthRNG = RNG(seed: Self.widthSpreadSeed(seeds[i]))
+            z = Double(widthRNG.normal())
+          }
+          for l in g.layers.indices {
+            let gamma = omegas.map { gammas[l] * Foundation.exp($0[l] * z) } ?? gammas[l]
+            Self.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: gamma)
+          }
         }
         if let sigmas = angularSpreads?[b] {
           var spreadRNG = RNG(seed: Self.angularSpreadSeed(seeds[i]))
@@ -754,6 +852,25 @@ public struct SpotRoundingFit: Sendable {
   /// Median over showers of the RMS radius of layer values `x` (showers × nR·nA, radius fastest)
   /// counting voxels ≥ `threshold`; showers with nothing above it are left out (NaN if none is left).
   static func medianRMSRadius(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
+    let radii = rmsRadii(x, showers: n, rCentres: rCentres, threshold: threshold)
+    guard !radii.isEmpty else { return .nan }
+    let m = radii.count / 2
+    return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
+  }
+
+  /// ln(75th / 25th percentile) of the showers' RMS radii (as `medianRMSRadius`): how much the layer's
+  /// width varies from shower to shower. NaN with fewer than 4 radii or a 25th percentile of 0.
+  static func radiusSpread(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
+    let radii = rmsRadii(x, showers: n, rCentres: rCentres, threshold: threshold)
+    guard radii.count >= 4 else { return .nan }
+    let lo = radii[radii.count / 4], hi = radii[(3 * radii.count) / 4]
+    return lo > 0 ? Foundation.log(hi / lo) : .nan
+  }
+
+  /// Each shower's RMS radius of the voxels ≥ `threshold` (layer values `x`, n showers × layer voxels,
+  /// radius fastest), ascending; showers with nothing ≥ `threshold` are left out.
+  static func rmsRadii(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> [Double] {
+    guard n > 0 else { return [] }
     let w = x.count / n, nR = rCentres.count
     var radii: [Double] = []
     for i in 0..<n {
@@ -764,10 +881,7 @@ public struct SpotRoundingFit: Sendable {
       }
       if e > 0 { radii.append((e2 / e).squareRoot()) }
     }
-    guard !radii.isEmpty else { return .nan }
-    radii.sort()
-    let m = radii.count / 2
-    return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
+    return radii.sorted()
   }
 
   /// Mean over showers of the distance of a layer's centre of energy from the axis, √(⟨η⟩² + ⟨φ⟩²),
@@ -874,7 +988,8 @@ public struct SpotRoundingFit: Sendable {
                     randomSpotSizes randomSizes: Bool = false, angularSpreads fitSpreads: Bool = false,
                     centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false,
                     randomRotation fitRotation: Bool = false, emptyLayers fitEmpties: Bool = false,
-                    layerScales fitScales: Bool = false) -> SpotRoundingTable {
+                    layerScales fitScales: Bool = false, layerSpreads fitSpreadsOfLayers: Bool = false,
+                    widthSpreads fitWidthSpreads: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -882,19 +997,22 @@ public struct SpotRoundingFit: Sendable {
     var eps = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
     var gam = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
     var spread = Array(repeating: Array(repeating: 0.0, count: nl), count: nb)
-    var tilt = spread, single = spread, floor = spread
+    var tilt = spread, single = spread, floor = spread, omega = spread
     var rw = (0..<nb).map { _ in geometry.layers.map { Array(repeating: 1.0, count: $0.nR) } }
     // Layer scales first, on whole showers: every later step is fitted on the rescaled showers, the
     // order `apply` uses.
     var scales = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
+    var layerMaps = Array(repeating: SpotRoundingTable.LayerSpreads(pivots: scales[0], below: scales[0], above: scales[0]), count: nb)
     var rescaled = dense
-    if fitScales {
+    if fitScales || fitSpreadsOfLayers {
       for b in 0..<nb where targetShowers[b] > 0 && denseShowers[b] > 0 {
-        scales[b] = Self.layerScales(dense: dense[b], showers: denseShowers[b], target: target[b],
-                                     targetShowers: targetShowers[b], geometry: geometry)
+        (scales[b], layerMaps[b]) = Self.layerScales(dense: dense[b], showers: denseShowers[b], target: target[b],
+                                                     targetShowers: targetShowers[b], geometry: geometry,
+                                                     spreads: fitSpreadsOfLayers)
         rescaled[b].withUnsafeMutableBufferPointer { buf in
           for i in 0..<denseShowers[b] {
-            SpotRoundingTable.scaleLayers(buf, shower: i * geometry.voxelCount, geometry: geometry, scales: scales[b])
+            SpotRoundingTable.scaleLayers(buf, shower: i * geometry.voxelCount, geometry: geometry, scales: scales[b],
+                                          spreads: fitSpreadsOfLayers ? layerMaps[b] : nil)
           }
         }
       }
@@ -905,7 +1023,7 @@ public struct SpotRoundingFit: Sendable {
     }
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
-    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
+    let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
     defer { results.p.deallocate(); results.w.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
@@ -925,18 +1043,27 @@ public struct SpotRoundingFit: Sendable {
       let goal = fitExponents && lay.isAngular
         ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
       guard goal.isFinite else {
-        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0, 0, 0)
+        results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0, 0, 0, 0)
         return
       }
       let w = lay.voxelCount
       // Sharpened by γ, spread by σ, tilted by τ, collapsed below E_c, emptied below E_0 and rounded,
       // each with one fixed stream (common random numbers, so the statistics move smoothly with the
       // parameters); returns the values and their ε.
+      // ω, once fitted, spreads γ in every later trial: one normal per shower from a fixed stream.
+      var widthSpread = 0.0
+      let widthNormals: [Double] = {
+        var rng = RNG(seed: UInt64(b * 1000 + l) &+ 17)
+        return (0..<n).map { _ in Double(rng.normal()) }
+      }()
       func trial(_ g: Double, _ sigma: Double, _ tau: Double = 0, _ below: Double = 0,
                  _ emptyBelow: Double = 0) -> (y: [Float], eps: Double) {
         var y = x
         y.withUnsafeMutableBufferPointer { buf in
-          for i in 0..<n { SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: g) }
+          for i in 0..<n {
+            let gamma = widthSpread > 0 ? g * Foundation.exp(widthSpread * widthNormals[i]) : g
+            SpotRoundingTable.sharpen(buf, (i * w)..<((i + 1) * w), gamma: gamma)
+          }
           if sigma > 0 {
             var rng = RNG(seed: UInt64(b * 1000 + l) &+ 7)
             for i in 0..<n { SpotRoundingTable.spreadAngles(buf, (i * w)..<((i + 1) * w), nR: lay.nR, sigma: sigma, rng: &rng) }
@@ -975,6 +1102,19 @@ public struct SpotRoundingFit: Sendable {
         if r.isNaN || r > goal { lo = mid } else { hi = mid }
       }
       let g = 0.5 * (lo + hi)
+      // ω: a larger spread of γ between showers, a wider spread of their radii about the median;
+      // bisect for the target's interquartile log ratio, or keep 0 when the layer already varies as much.
+      if fitWidthSpreads {
+        func spread(_ y: [Float]) -> Double {
+          Self.radiusSpread(y, showers: n, rCentres: lay.rCentres, threshold: threshold)
+        }
+        let found = Self.smallestReaching(Self.radiusSpread(t, showers: nt, rCentres: lay.rCentres, threshold: threshold),
+                                          bound: SpotRoundingTable.maxWidthSpread) {
+          widthSpread = $0
+          return spread(trial(g, 0).y)
+        }
+        widthSpread = found
+      }
       // σ (ring-wise, so the radius stays): larger σ, larger angular variation; bisect for the target's
       // mean, or keep 0 when the rounded layer already varies as much.
       let sigma = !fitSpreads ? 0 : Self.smallestReaching(
@@ -1012,10 +1152,10 @@ public struct SpotRoundingFit: Sendable {
           Self.emptyFraction(trial(g, sigma, tau, below, $0).y, showers: n, threshold: threshold)
         }
       }
-      results.p[j] = (trial(g, sigma, tau, below, emptyBelow).eps, g, sigma, tau, below, emptyBelow)
+      results.p[j] = (trial(g, sigma, tau, below, emptyBelow).eps, g, sigma, tau, below, emptyBelow, widthSpread)
     }
     for (j, (b, l)) in jobs.enumerated() {
-      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l], floor[b][l]) = results.p[j]
+      (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l], floor[b][l], omega[b][l]) = results.p[j]
       for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
     }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
@@ -1027,29 +1167,38 @@ public struct SpotRoundingFit: Sendable {
                              singleDepositBelowMeV: fitSingles && fitExponents ? single : nil,
                              randomRotation: fitRotation && angularAsymmetry <= Self.symmetryLimit ? true : nil,
                              emptyBelowMeV: fitEmpties && fitExponents ? floor : nil,
-                             layerScales: fitScales ? scales : nil)
+                             layerScales: fitScales || fitSpreadsOfLayers ? scales : nil,
+                             layerPivotShares: fitSpreadsOfLayers ? layerMaps.map(\.pivots) : nil,
+                             layerExponentsBelow: fitSpreadsOfLayers ? layerMaps.map(\.below) : nil,
+                             layerExponentsAbove: fitSpreadsOfLayers ? layerMaps.map(\.above) : nil,
+                             widthSpreads: fitWidthSpreads && fitExponents ? omega : nil)
   }
 
-  /// The fewest target showers with the layer non-empty for which a layer scale is fitted (else 1).
-  static let minLayerScaleShowers = 20
+  /// The fewest target showers with the layer non-empty for which a layer scale is fitted (else 1),
+  /// and for which its exponents are fitted (else 1).
+  static let minLayerScaleShowers = 20, minLayerSpreadShowers = 50
 
-  /// Layer scales (`SpotRoundingTable.layerScales`) for one energy bin: the dense showers `x` (n ×
-  /// voxels), each scaled with `scaleLayers`, put the same share of the shower into each layer at one
-  /// quantile level as the target showers `t` (nt × voxels). The level of layer l is the middle of the
-  /// target's non-empty showers, q = f + (1 − f)/2 with f the share of showers whose layer is empty, so
-  /// the model's typical share meets the data's typical non-empty share and the empty-layer step (E_0)
-  /// can then empty the bottom f. Fixed-point steps s_l ← s_l · goal_l / have_l (the rescale back to
-  /// the shower's energy couples the layers, so one step is not enough; 30 steps), the scales divided
-  /// by their median and clamped to `layerScaleRange`. A layer with fewer than `minLayerScaleShowers`
-  /// non-empty target showers, or no energy in the dense showers, keeps 1.
+  /// Layer scales s and, with `spreads`, pivots p and exponents b₋, b₊ (`SpotRoundingTable.layerScales`,
+  /// `layerPivotShares`, …) for one energy bin: the dense showers `x` (n × voxels), each mapped with
+  /// `scaleLayers`, put the same share of the shower into each layer as the target showers `t` (nt ×
+  /// voxels) at the middle of the target's non-empty showers, q = f + 0.5(1 − f) with f the share of
+  /// showers whose layer is empty (so the empty-layer step, E_0, can then empty the bottom f), and with
+  /// `spreads` also the same ratios to it at f + 0.15(1 − f) (b₋) and f + 0.85(1 − f) (b₊). p is the
+  /// dense share at q. Fixed-point steps, 40 of them (the rescale back to the shower's energy couples
+  /// the layers): s by goal/have at q, each b by the ratio of the target's log distance from the
+  /// middle to the mapped one, clamped to `layerExponentRange`; s divided by the median over the
+  /// fitted layers and clamped to `layerScaleRange`. A layer with fewer than `minLayerScaleShowers`
+  /// (`minLayerSpreadShowers` for b) non-empty target showers, or no energy in the dense showers,
+  /// keeps 1.
   static func layerScales(dense x: [Float], showers n: Int, target t: [Float], targetShowers nt: Int,
-                          geometry g: Geometry) -> [Double] {
+                          geometry g: Geometry, spreads fitB: Bool = false) -> (scales: [Double], spreads: SpotRoundingTable.LayerSpreads) {
     let nl = g.layers.count, v = g.voxelCount
+    let ones = Array(repeating: 1.0, count: nl)
     /// Each shower's share of its energy in each layer, [shower][layer] (showers without energy left out).
-    func shares(_ d: [Float], _ m: Int, _ w: [Double]) -> [[Double]] {
+    func shares(_ d: [Float], _ m: Int) -> [[Double]] {
       (0..<m).compactMap { i in
         let e = (0..<nl).map { l in
-          w[l] * d[(i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])].reduce(0.0) { $0 + Double(Swift.max($1, 0)) }
+          d[(i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])].reduce(0.0) { $0 + Double(Swift.max($1, 0)) }
         }
         let total = e.reduce(0, +)
         return total > 0 ? e.map { $0 / total } : nil
@@ -1059,32 +1208,56 @@ public struct SpotRoundingFit: Sendable {
       let p = q * Double(sorted.count - 1), k = Int(p)
       return k + 1 < sorted.count ? sorted[k] + (p - Double(k)) * (sorted[k + 1] - sorted[k]) : sorted[k]
     }
-    let ones = Array(repeating: 1.0, count: nl)
-    let target = shares(t, nt, ones)
-    var levels = [Double?](repeating: nil, count: nl), goals = Array(repeating: 0.0, count: nl)
+    struct Goal { var lo, mid, hi: Double; var qLo, qMid, qHi: Double; var spread: Bool }
+    var goals = [Goal?](repeating: nil, count: nl)
+    let target = shares(t, nt)
     for l in 0..<nl {
       let column = target.map { $0[l] }.sorted()
       let filled = column.filter { $0 > 0 }.count
       guard filled >= minLayerScaleShowers else { continue }
       let f = Double(column.count - filled) / Double(column.count)
-      levels[l] = f + 0.5 * (1 - f)
-      goals[l] = quantile(column, levels[l]!)
+      let q = (f + 0.15 * (1 - f), f + 0.5 * (1 - f), f + 0.85 * (1 - f))
+      goals[l] = Goal(lo: quantile(column, q.0), mid: quantile(column, q.1), hi: quantile(column, q.2),
+                      qLo: q.0, qMid: q.1, qHi: q.2, spread: fitB && filled >= minLayerSpreadShowers)
     }
-    var w = ones
-    let range = SpotRoundingTable.layerScaleRange
-    for _ in 0..<30 {
-      let have = shares(x, n, w)
-      guard !have.isEmpty else { return ones }
-      for l in 0..<nl {
-        guard let q = levels[l] else { continue }
-        let h = quantile(have.map { $0[l] }.sorted(), q)
-        if h > 0 { w[l] *= goals[l] / h }
+    let dense = shares(x, n)
+    let unchanged = (ones, SpotRoundingTable.LayerSpreads(pivots: ones, below: ones, above: ones))
+    guard !dense.isEmpty else { return unchanged }
+    let pivots = (0..<nl).map { l in goals[l].map { quantile(dense.map { $0[l] }.sorted(), $0.qMid) } ?? 1 }
+    let fitted = (0..<nl).filter { goals[$0] != nil && pivots[$0] > 0 }
+    guard !fitted.isEmpty else { return unchanged }
+    var s = ones, below = ones, above = ones
+    let sRange = SpotRoundingTable.layerScaleRange, bRange = SpotRoundingTable.layerExponentRange
+    func clampB(_ b: Double) -> Double { Swift.min(Swift.max(b, bRange.lowerBound), bRange.upperBound) }
+    for _ in 0..<40 {
+      let have = dense.map { row in
+        let y = (0..<nl).map { l -> Double in
+          guard row[l] > 0, pivots[l] > 0 else { return row[l] * s[l] }
+          let r = row[l] / pivots[l]
+          return row[l] * s[l] * Foundation.pow(r, (r < 1 ? below[l] : above[l]) - 1)
+        }
+        let total = y.reduce(0, +)
+        return y.map { $0 / total }
       }
-      let fitted = (0..<nl).filter { levels[$0] != nil }.map { w[$0] }.sorted()
-      let mid = fitted.isEmpty ? 1 : fitted[fitted.count / 2]
-      w = w.enumerated().map { l, s in levels[l] == nil ? 1 : Swift.min(Swift.max(s / mid, range.lowerBound), range.upperBound) }
+      for l in fitted {
+        let goal = goals[l]!
+        let column = have.map { $0[l] }.sorted()
+        let mid = quantile(column, goal.qMid)
+        guard mid > 0 else { continue }
+        s[l] *= goal.mid / mid
+        guard goal.spread else { continue }
+        let lo = quantile(column, goal.qLo), hi = quantile(column, goal.qHi)
+        if lo > 0, lo < mid, goal.lo > 0, goal.lo < goal.mid {
+          below[l] = clampB(below[l] * Foundation.log(goal.mid / goal.lo) / Foundation.log(mid / lo))
+        }
+        if hi > mid, goal.hi > goal.mid {
+          above[l] = clampB(above[l] * Foundation.log(goal.hi / goal.mid) / Foundation.log(hi / mid))
+        }
+      }
+      let median = fitted.map { s[$0] }.sorted()[fitted.count / 2]
+      for l in fitted { s[l] = Swift.min(Swift.max(s[l] / median, sRange.lowerBound), sRange.upperBound) }
     }
-    return w
+    return (s, SpotRoundingTable.LayerSpreads(pivots: pivots.map { $0 > 0 ? $0 : 1 }, below: below, above: above))
   }
 
   /// An energy E among the model's layer energies (`energies`, > 0 and ascending) at which
@@ -1242,12 +1415,14 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var randomRotation: Bool
   public var emptyLayers: Bool
   public var layerScales: Bool
+  public var layerSpreads: Bool
+  public var widthSpreads: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
               centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true, emptyLayers: Bool = true,
-              layerScales: Bool = false) {
+              layerScales: Bool = false, layerSpreads: Bool = false, widthSpreads: Bool = false) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -1260,6 +1435,8 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.randomRotation = randomRotation
     self.emptyLayers = emptyLayers
     self.layerScales = layerScales
+    self.layerSpreads = layerSpreads
+    self.widthSpreads = widthSpreads
   }
 }
 
@@ -1271,14 +1448,14 @@ extension SpotRoundingFit {
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
           angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
           singleDeposits: options.singleDeposits, randomRotation: options.randomRotation, emptyLayers: options.emptyLayers,
-          layerScales: options.layerScales)
+          layerScales: options.layerScales, layerSpreads: options.layerSpreads, widthSpreads: options.widthSpreads)
   }
 }
 
 /// The fit's per-job results, written by `concurrentPerform` lanes at disjoint indices (the call joins
 /// before they are read): (ε, γ, σ, τ, E_c, E_0) per job, and `maxR` radial weights per job.
 private struct FitResults: @unchecked Sendable {
-  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double)>
+  let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>
   let w: UnsafeMutableBufferPointer<Double>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
 }

@@ -61,11 +61,12 @@ public enum ModelSummary {
       var parts = [spots, t.exponents == nil ? "no layer exponents" : "layer exponents γ"]
       if t.radialWeights != nil { parts.append("radial weights") }
       if let k = t.epsilonEnergyExponent { parts.append("ε ∝ E_layer^\(k)") }
+      if t.widthSpreads != nil { parts.append("width spreads ω") }
       if t.angularSpreads != nil { parts.append("angular spreads σ") }
       if t.centreTilts != nil { parts.append("centre tilts τ") }
       if t.singleDepositBelowMeV != nil { parts.append("single deposits below E_c") }
       if t.emptyBelowMeV != nil { parts.append("empty layers below E_0") }
-      if t.layerScales != nil { parts.append("layer scales") }
+      if t.layerScales != nil { parts.append(t.layerPivotShares != nil ? "layer scales and spreads" : "layer scales") }
       if t.randomRotation == true { parts.append("random rotation") }
       lines.append("output calibration (\(modelSpotRoundingFileName)): \(t.binCount) energy bins × "
         + "\(t.thresholdsMeV.first?.count ?? 0) layers, " + parts.joined(separator: ", "))

@@ -18,7 +18,12 @@ struct CalibrateSparsityCommand: ParsableCommand {
       shower is multiplied by a fitted scale s and the shower rescaled to its energy, s fitted so that \
       the layer's typical share of the shower (at the middle of the training showers' non-empty ones) \
       matches the training showers' (a global model's softmax splits the energy between the layers \
-      with a bias). Before γ (unless --no-radial-weights) each layer's \
+      with a bias); with --layer-spreads a share x becomes ∝ s·p·(x/p)^b about the typical share p, b \
+      fitted below and above p so that the share's 15th and 85th percentiles among the non-empty \
+      showers match too (a decoder regresses to the mean). With --width-spreads each shower's γ in a \
+      layer is γ·exp(ω·z), one normal z per shower, ω fitted so that the interquartile ratio of the \
+      layer's RMS radius between showers matches the training showers' (the decoders' widths vary \
+      too little). Before γ (unless --no-radial-weights) each layer's \
       radial bins are weighted so that its mean radial profile matches the training showers', since \
       the few deposits of a sparse layer land where the decoder puts its energy. With \
       --epsilon-energy-exponent κ a shower's ε in a layer is ε·(E_layer/MeV)^κ, so the number of \
@@ -88,6 +93,12 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("layer-scales"),
         help: "First scale each layer by a fitted factor, the shower keeping its energy, so each layer's typical share matches the training showers' (global models; off by default so earlier recipes refit the same tables).")
   var layerScales = false
+  @Flag(name: .customLong("layer-spreads"),
+        help: "With the layer scales, also fit exponents below and above each layer's typical share so the spread of the share matches the training showers' on both sides (implies --layer-scales).")
+  var layerSpreads = false
+  @Flag(name: .customLong("width-spreads"),
+        help: "Spread each shower's layer exponents γ by exp(ω·z), one normal z per shower, ω fitted so the spread of the layer's RMS radius between showers matches the training showers'.")
+  var widthSpreads = false
 
   func run() throws {
     try reportingErrors {
@@ -102,7 +113,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
                                            randomSpotSizes: !equalSpotSizes, angularSpreads: !noAngularSpread,
                                            centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits,
                                            randomRotation: !noRandomRotation, emptyLayers: !noEmptyLayers,
-                                           layerScales: layerScales)
+                                           layerScales: layerScales || layerSpreads, layerSpreads: layerSpreads,
+                                           widthSpreads: widthSpreads)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -134,8 +146,11 @@ struct CalibrateSparsityCommand: ParsableCommand {
                      + (t.angularSpreads.map { String(format: " σ %.2f", $0[b][l]) } ?? "")
                      + (t.centreTilts.map { String(format: " τ %.2f", $0[b][l]) } ?? "")
                      + (t.singleDepositBelowMeV.map { $0[b][l] > 0 ? String(format: " 1× below %.3g", $0[b][l]) : "" } ?? "")
-                     + (t.emptyBelowMeV.map { $0[b][l] > 0 ? String(format: " 0 below %.3g", $0[b][l]) : "" } ?? "")
-                     + (t.layerScales.map { String(format: " s %.3g", $0[b][l]) } ?? ""))
+                     + (t.emptyBelowMeV.map { $0[b][l] > 0 ? String(format: " 0 below %.3g", $0[b][l]) : "" } ?? ""))
+        let scale = t.layerScales.map { String(format: " s %.3g", $0[b][l]) } ?? ""
+        let spread = t.layerSpreads(bin: b).map { String(format: " b %.2f/%.2f", $0.below[l], $0.above[l]) } ?? ""
+        let omega = t.widthSpreads.map { $0[b][l] > 0 ? String(format: " ω %.2f", $0[b][l]) : "" } ?? ""
+        cells[cells.count - 1] += scale + spread + omega
       }
       lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
     }

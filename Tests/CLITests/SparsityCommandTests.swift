@@ -49,7 +49,16 @@ final class SparsityCommandTests: TempDirTestCase {
                                     "--out", dir.file("t3.json"), "--layer-scales"])
     XCTAssertEqual(scaled.status, 0, scaled.stderr)
     XCTAssertEqual((try table("t3.json")["layerScales"] as? [[Double]])?.count, 15, "one row per ds1 energy")
+    XCTAssertNil(try table("t3.json")["layerPivotShares"]); XCTAssertNil(try table("t3.json")["widthSpreads"])
     XCTAssertTrue(scaled.stdout.contains(" s "), scaled.stdout)
+    let spread = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
+                                    "--out", dir.file("t4.json"), "--layer-spreads", "--width-spreads"])
+    XCTAssertEqual(spread.status, 0, spread.stderr)
+    let t4 = try table("t4.json")
+    for key in ["layerScales", "layerPivotShares", "layerExponentsBelow", "layerExponentsAbove", "widthSpreads"] {
+      XCTAssertEqual((t4[key] as? [[Double]])?.count, 15, key)
+    }
+    XCTAssertTrue(spread.stdout.contains(" b "), spread.stdout)
     let off = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
                                  "--out", dir.file("t2.json"), "--no-radial-weights", "--equal-spot-sizes", "--no-angular-spread",
                                  "--no-centre-tilt", "--no-single-deposits", "--no-random-rotation", "--no-empty-layers",

@@ -1,6 +1,7 @@
-// The ninth spot-rounding refinement: layer scales (each layer of a shower multiplied by s, the shower
-// rescaled to its energy). A hand-computed case, the fit recovering known scales (with and without
-// empty target layers), strict tables, and old tables unchanged.
+// Spot-rounding refinements of session 18: layer scales (each layer of a shower multiplied by s, the
+// shower rescaled to its energy), layer spreads (the share stretched about a pivot, b₋ below, b₊
+// above) and width spreads (γ·exp(ω·z) per shower). Hand-computed cases, the fits recovering known
+// maps, strict tables, and old tables unchanged.
 import CaloGeometry
 import CaloTensor
 import Foundation
@@ -81,12 +82,136 @@ final class SpotRoundingLayerScaleTests: XCTestCase {
     XCTAssertNoThrow(try t.validate())
     XCTAssertEqual(applying(ds2Table(), to: dense), applying(t, to: dense), "all ones is the table without the field")
     t.layerScales![1][4] = .nan
-    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("layerScales must be in [0.05, 20.0]"), "\($0)") }
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("layerScales must be finite and > 0"), "\($0)") }
     t.layerScales![1][4] = 0
-    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("layerScales must be in"), "\($0)") }
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("layerScales must be finite and > 0"), "\($0)") }
     t.layerScales = [[1]]
     XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("rows (energy bins)"), "\($0)") }
     XCTAssertFalse(String(decoding: try JSONEncoder().encode(ds2Table()), as: UTF8.self).contains("layerScales"))
+  }
+
+  /// With spreads: layer 3 holds a share 0.1 against a pivot 0.2 with b₋ = 2, so it is multiplied by
+  /// (0.1/0.2)^1 = 0.5; layer 10 (share 0.9, pivot 1, b₋ = 1) by 1: 5 + 90 MeV, scaled back by 100/95.
+  func testLayerSpreadsStretchAboutThePivot() {
+    let v = g.voxelCount, o3 = g.offsets[3], o10 = g.offsets[10]
+    var x = [Float](repeating: 0, count: v)
+    x[o3] = 10; x[o10] = 90
+    let ones = [Double](repeating: 1, count: g.layers.count)
+    var pivots = ones, below = ones
+    pivots[3] = 0.2; below[3] = 2
+    x.withUnsafeMutableBufferPointer {
+      SpotRoundingTable.scaleLayers($0, shower: 0, geometry: g, scales: ones,
+                                    spreads: SpotRoundingTable.LayerSpreads(pivots: pivots, below: below, above: [Double](repeating: 3, count: g.layers.count)))
+    }
+    XCTAssertEqual(Double(x[o3]), 500.0 / 95, accuracy: 1e-4, "below the pivot: b₋ (b₊ = 3 would give 0.5² · 10)")
+    XCTAssertEqual(Double(x[o10]), 9000.0 / 95, accuracy: 1e-4)
+  }
+
+  /// The target is the dense showers with layer 3's share stretched about 0.1 (near its median) by
+  /// b₋ = 1.8 and b₊ = 0.6 (shower rescaled): the fitted map brings the dense showers' 15th, 50th and 85th
+  /// percentiles of that share to the target's.
+  func testFitRecoversLayerSpreads() throws {
+    let n = 600, nl = g.layers.count
+    let dense = threeLayerShowers(count: n)
+    var pivots = [Double](repeating: 1, count: nl), below = pivots, above = pivots
+    pivots[3] = 0.1; below[3] = 1.8; above[3] = 0.6
+    var target = dense
+    target.withUnsafeMutableBufferPointer { buf in
+      for i in 0..<n {
+        SpotRoundingTable.scaleLayers(buf, shower: i * g.voxelCount, geometry: g, scales: [Double](repeating: 1, count: nl),
+                                      spreads: SpotRoundingTable.LayerSpreads(pivots: pivots, below: below, above: above))
+      }
+    }
+    let fit = ds2Fit(dense: dense, target: target, energy: 5000)
+    let t = fit.table(layerSpreads: true)
+    XCTAssertNoThrow(try t.validate())
+    XCTAssertNotNil(t.layerScales, "spreads come with scales")
+    let out = applying(t, to: dense)
+    for q in [0.15, 0.5, 0.85] {
+      XCTAssertEqual(shareQuantile(out, layer: 3, q), shareQuantile(target, layer: 3, q), accuracy: 0.03 * shareQuantile(target, layer: 3, q), "q \(q)")
+    }
+    // Scales alone cannot do it: the spread of the share stays the dense one.
+    let plain = applying(fit.table(layerScales: true), to: dense)
+    XCTAssertGreaterThan([0.15, 0.85].map { abs(shareQuantile(plain, layer: 3, $0) / shareQuantile(target, layer: 3, $0) - 1) }.max()!, 0.1)
+  }
+
+  func testLayerSpreadValidation() throws {
+    var t = ds2Table()
+    let ones = ds2LayerValues().map { $0.map { _ in 1.0 } }
+    t.layerPivotShares = ones
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("go together"), "\($0)") }
+    t.layerScales = ones; t.layerExponentsBelow = ones; t.layerExponentsAbove = ones
+    XCTAssertNoThrow(try t.validate())
+    t.layerExponentsAbove![0][0] = 5
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("must be in [0.25, 4.0]"), "\($0)") }
+    t.layerExponentsAbove![0][0] = 1; t.layerPivotShares![0][0] = 0
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("layerPivotShares must be in (0, 1]"), "\($0)") }
+  }
+
+  // MARK: - width spreads
+
+  /// Single-voxel showers at the centres of radial bins 0, 1, 2 and 3 of layer 5: the radii sorted
+  /// are r₀ … r₃, so the spread is ln(r₃ / r₁) (25th and 75th percentiles by index).
+  func testRadiusSpreadOnAHandCase() {
+    let lay = g.layers[5], w = lay.voxelCount
+    var x = [Float](repeating: 0, count: 4 * w)
+    for i in 0..<4 { x[i * w + i] = 1 }   // radius fastest: voxel i is radial bin i at angle 0
+    XCTAssertEqual(SpotRoundingFit.radiusSpread(x, showers: 4, rCentres: lay.rCentres, threshold: 0.5),
+                   log(lay.rCentres[3] / lay.rCentres[1]), accuracy: 1e-12)
+    XCTAssertTrue(SpotRoundingFit.radiusSpread(Array(x[0..<(3 * w)]), showers: 3, rCentres: lay.rCentres, threshold: 0.5).isNaN)
+  }
+
+  /// ω draws one z per shower, shared by its layers: identical showers come out different from one
+  /// another, two identical layers of one shower stay identical, the same seeds give the same showers,
+  /// and ω = 0 is the table without the field.
+  func testWidthSpreadsDrawOneFactorPerShower() throws {
+    let n = 30, v = g.voxelCount
+    var x = [Float](repeating: 0, count: n * v)
+    for i in 0..<n {
+      for l in [5, 6] { for k in 0..<g.layers[l].voxelCount { x[i * v + g.offsets[l] + k] = Float(exp(-Double(k % 9) / 2)) } }
+    }
+    var t = ds2Table()
+    t.exponents = ds2LayerValues().map { $0.map { _ in 1.0 } }
+    let plain = applying(t, to: x)
+    t.widthSpreads = ds2LayerValues()
+    XCTAssertEqual(applying(t, to: x), plain, "ω = 0 everywhere is the table without the field")
+    t.widthSpreads = ds2LayerValues().map { $0.map { _ in 0.5 } }
+    XCTAssertNoThrow(try t.validate())
+    let spread = applying(t, to: x)
+    XCTAssertEqual(spread, applying(t, to: x), "same seeds, same showers")
+    let centre = (0..<n).map { spread[$0 * v + g.offsets[5]] }
+    XCTAssertGreaterThan(Set(centre).count, n / 2, "each shower its own γ")
+    for i in 0..<n {
+      XCTAssertEqual(Array(spread[(i * v + g.offsets[5])..<(i * v + g.offsets[6])]),
+                     Array(spread[(i * v + g.offsets[6])..<(i * v + g.offsets[7])]), "one z for all layers of shower \(i)")
+    }
+    t.widthSpreads![0][0] = 2
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("widthSpreads must be in [0, 1.5]"), "\($0)") }
+    t.exponents = nil
+    XCTAssertThrowsError(try t.validate()) { XCTAssertTrue("\($0)".contains("widthSpreads need exponents"), "\($0)") }
+  }
+
+  /// Dense: the same smooth layer 5 in every shower (all voxels above the readout threshold, so no
+  /// rounding); target: each shower sharpened by exp(0.4·z). The fitted ω comes out near 0.4, and
+  /// without width spreads none is written.
+  func testFitRecoversTheWidthSpread() throws {
+    let n = 400, v = g.voxelCount, l = 5, lay = g.layers[l]
+    var dense = [Float](repeating: 0, count: n * v)
+    for i in 0..<n {
+      for k in 0..<lay.voxelCount { dense[i * v + g.offsets[l] + k] = Float(exp(-Double(k % lay.nR) / 2)) }
+    }
+    var target = dense
+    var rng = RNG(seed: 99)
+    target.withUnsafeMutableBufferPointer { buf in
+      for i in 0..<n {
+        SpotRoundingTable.sharpen(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), gamma: exp(0.4 * Double(rng.normal())))
+      }
+    }
+    let fit = ds2Fit(dense: dense, target: target, energy: 5000)
+    let t = fit.table(exponents: true, conservingLayerEnergy: true, widthSpreads: true)
+    XCTAssertNoThrow(try t.validate())
+    XCTAssertEqual(t.widthSpreads![t.bin(of: 5000)][l], 0.4, accuracy: 0.1)
+    XCTAssertNil(fit.table(exponents: true, conservingLayerEnergy: true).widthSpreads)
   }
 
   // MARK: - fixtures
@@ -123,6 +248,11 @@ final class SpotRoundingLayerScaleTests: XCTestCase {
     let v = g.voxelCount
     let e = Double(x[(i * v + g.offsets[l])..<(i * v + g.offsets[l + 1])].reduce(0, +))
     return e / Double(x[(i * v)..<((i + 1) * v)].reduce(0, +))
+  }
+
+  func shareQuantile(_ x: [Float], layer l: Int, _ q: Double) -> Double {
+    let n = x.count / g.voxelCount
+    return (0..<n).map { share(x, shower: $0, layer: l) }.sorted()[Int(q * Double(n - 1))]
   }
 
   func medianShare(_ x: [Float], layer l: Int) -> Double {
