@@ -858,6 +858,27 @@ public struct SpotRoundingFit: Sendable {
     return radii.count % 2 == 1 ? radii[m] : 0.5 * (radii[m - 1] + radii[m])
   }
 
+  /// The RMS radius (as `medianRMSRadius`) at quantile `level` of the showers: the median (exactly
+  /// `medianRMSRadius`) at 0.5, else the radius at index ⌊level · count⌋ of the ascending radii.
+  static func rmsRadiusQuantile(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float, level: Double) -> Double {
+    guard level != 0.5 else { return medianRMSRadius(x, showers: n, rCentres: rCentres, threshold: threshold) }
+    let radii = rmsRadii(x, showers: n, rCentres: rCentres, threshold: threshold)
+    guard !radii.isEmpty else { return .nan }
+    return radii[Swift.min(radii.count - 1, Int(level * Double(radii.count)))]
+  }
+
+  /// The quantile level at which γ is fitted: 0.5, or when at least half of the showers' RMS radii
+  /// lie at the smallest one (everything in the innermost ring), f + (1 − f)/2 with f that share. Why:
+  /// there the median is the innermost ring's centre whatever the rest does, so a γ that leaves half
+  /// the showers in the ring meets it (ds2 layer 1: 54–84 % of the data's showers per energy bin sit
+  /// there, 15–53 % of the calibrated reconstruction's, session 18).
+  static func radiusLevel(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
+    let radii = rmsRadii(x, showers: n, rCentres: rCentres, threshold: threshold)
+    guard let smallest = radii.first else { return 0.5 }
+    let f = Double(radii.prefix { $0 <= smallest * (1 + 1e-9) }.count) / Double(radii.count)
+    return f >= 0.5 ? Swift.min(f + 0.5 * (1 - f), 1) : 0.5
+  }
+
   /// ln(75th / 25th percentile) of the showers' RMS radii (as `medianRMSRadius`): how much the layer's
   /// width varies from shower to shower. NaN with fewer than 4 radii or a 25th percentile of 0.
   static func radiusSpread(_ x: [Float], showers n: Int, rCentres: [Double], threshold: Float) -> Double {
@@ -1040,8 +1061,11 @@ public struct SpotRoundingFit: Sendable {
       if fitWeights { Self.reweight(&decoded, showers: n, weights: weights) }
       let x = decoded
       // γ only for angular layers whose target has something above the threshold; else ε alone.
+      // With width spreads, a layer whose training showers sit mostly in the innermost ring is fitted
+      // at the middle of the others (`radiusLevel`); else at the median.
+      let level = fitWidthSpreads ? Self.radiusLevel(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : 0.5
       let goal = fitExponents && lay.isAngular
-        ? Self.medianRMSRadius(t, showers: nt, rCentres: lay.rCentres, threshold: threshold) : .nan
+        ? Self.rmsRadiusQuantile(t, showers: nt, rCentres: lay.rCentres, threshold: threshold, level: level) : .nan
       guard goal.isFinite else {
         results.p[j] = (Self.epsilon(x, showers: n, want: want, conserving: conserve, kappa: kappa), 1, 0, 0, 0, 0, 0)
         return
@@ -1093,7 +1117,9 @@ public struct SpotRoundingFit: Sendable {
         }
         return (y, e)
       }
-      func radius(_ y: [Float]) -> Double { Self.medianRMSRadius(y, showers: n, rCentres: lay.rCentres, threshold: threshold) }
+      func radius(_ y: [Float]) -> Double {
+        Self.rmsRadiusQuantile(y, showers: n, rCentres: lay.rCentres, threshold: threshold, level: level)
+      }
       // Smaller γ spreads the layer (larger radius): bisect for the target's median.
       var lo = 0.3, hi = maxExponent   // γ at a bound means the target is out of reach
       for _ in 0..<10 {

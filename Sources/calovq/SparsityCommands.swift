@@ -23,7 +23,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
       showers match too (a decoder regresses to the mean). With --width-spreads each shower's γ in a \
       layer is γ·exp(ω·z), one normal z per shower, ω fitted so that the interquartile ratio of the \
       layer's RMS radius between showers matches the training showers' (the decoders' widths vary \
-      too little). Before γ (unless --no-radial-weights) each layer's \
+      too little), and γ of a layer whose training showers sit mostly (≥ half) in the innermost ring \
+      is fitted at the middle of the others instead of the median. Before γ (unless --no-radial-weights) each layer's \
       radial bins are weighted so that its mean radial profile matches the training showers', since \
       the few deposits of a sparse layer land where the decoder puts its energy. With \
       --epsilon-energy-exponent κ a shower's ε in a layer is ε·(E_layer/MeV)^κ, so the number of \
@@ -97,7 +98,7 @@ struct CalibrateSparsityCommand: ParsableCommand {
         help: "With the layer scales, also fit exponents below and above each layer's typical share so the spread of the share matches the training showers' on both sides (implies --layer-scales).")
   var layerSpreads = false
   @Flag(name: .customLong("width-spreads"),
-        help: "Spread each shower's layer exponents γ by exp(ω·z), one normal z per shower, ω fitted so the spread of the layer's RMS radius between showers matches the training showers'.")
+        help: "Spread each shower's layer exponents γ by exp(ω·z), one normal z per shower, ω fitted so the spread of the layer's RMS radius between showers matches the training showers'; a layer whose training showers sit mostly in the innermost ring gets γ fitted at the middle of the others.")
   var widthSpreads = false
 
   func run() throws {

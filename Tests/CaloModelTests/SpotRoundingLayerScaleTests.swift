@@ -161,6 +161,24 @@ final class SpotRoundingLayerScaleTests: XCTestCase {
     XCTAssertTrue(SpotRoundingFit.radiusSpread(Array(x[0..<(3 * w)]), showers: 3, rCentres: lay.rCentres, threshold: 0.5).isNaN)
   }
 
+  /// Three of four single-voxel showers in the innermost ring: f = 0.75, so γ is fitted at level
+  /// 0.875 (the fourth shower's radius); with one of four, at the median.
+  func testRadiusLevelLeavesTheInnermostRing() {
+    let lay = g.layers[5], w = lay.voxelCount, nR = lay.nR
+    var x = [Float](repeating: 0, count: 4 * w)
+    for i in 0..<3 { x[i * w + i * nR] = 1 }   // ring 0, angles 0, 1, 2
+    x[3 * w + 2] = 1                            // ring 2
+    let level = SpotRoundingFit.radiusLevel(x, showers: 4, rCentres: lay.rCentres, threshold: 0.5)
+    XCTAssertEqual(level, 0.875, accuracy: 1e-12)
+    XCTAssertEqual(SpotRoundingFit.rmsRadiusQuantile(x, showers: 4, rCentres: lay.rCentres, threshold: 0.5, level: level),
+                   lay.rCentres[2], accuracy: 1e-12)
+    XCTAssertEqual(SpotRoundingFit.rmsRadiusQuantile(x, showers: 4, rCentres: lay.rCentres, threshold: 0.5, level: 0.5),
+                   SpotRoundingFit.medianRMSRadius(x, showers: 4, rCentres: lay.rCentres, threshold: 0.5))
+    var few = [Float](repeating: 0, count: 4 * w)
+    for i in 0..<4 { few[i * w + min(i, 3)] = 1 }   // rings 0, 1, 2, 3
+    XCTAssertEqual(SpotRoundingFit.radiusLevel(few, showers: 4, rCentres: lay.rCentres, threshold: 0.5), 0.5)
+  }
+
   /// ω draws one z per shower, shared by its layers: identical showers come out different from one
   /// another, two identical layers of one shower stay identical, the same seeds give the same showers,
   /// and ω = 0 is the table without the field.
