@@ -572,14 +572,16 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Scales the layers (s), reweights radially (w), sharpens (γ), spreads the angles (σ), tilts the centre (τ), collapses
-  /// low-energy layers into one deposit (E_c), empties the layers below E_0 into the shower's others,
-  /// spot-rounds (ε) and turns (`randomRotation`) showers (N, voxels) in MeV in place.
+  /// Maps the layers (s, p, b₋, b₊), reweights radially (w), sharpens (γ, per shower γ·exp(ω·z)),
+  /// spreads the angles (σ), tilts the centre (τ), collapses low-energy layers into one deposit (E_c),
+  /// empties the layers below E_0 into the shower's others, spot-rounds (ε) and turns
+  /// (`randomRotation`) showers (N, voxels) in MeV in place.
   /// Shower i draws its uniforms from RNG(seed: seeds[i]), one per voxel below its threshold in voxel
   /// order (then, with random spot sizes, one per spot), its angular factors from
   /// RNG(seed: angularSpreadSeed(seeds[i])), its tilts from RNG(seed: centreTiltSeed(seeds[i])) and its
   /// single-deposit choices from RNG(seed: singleDepositSeed(seeds[i])) and its turn (`randomRotation`)
-  /// from RNG(seed: rotationSeed(seeds[i])): the same seeds give the same showers, whatever the batching.
+  /// from RNG(seed: rotationSeed(seeds[i])) and its width factor (`widthSpreads`) from
+  /// RNG(seed: widthSpreadSeed(seeds[i])): the same seeds give the same showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
