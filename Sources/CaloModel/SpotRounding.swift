@@ -216,20 +216,19 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
           log10EnergyEdges.allSatisfy(\.isFinite) else {
       throw SpotRoundingError("log10EnergyEdges must be at least two finite, increasing numbers")
     }
-    guard thresholdsMeV.count == binCount, thresholdsMeV.allSatisfy({ $0.count == layers }) else {
-      throw SpotRoundingError("thresholdsMeV must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-    }
-    guard thresholdsMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
-      throw SpotRoundingError("thresholdsMeV must be finite and ≥ 0")
-    }
-    if let exponents {
-      guard exponents.count == binCount, exponents.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("exponents must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
+    /// A [bin][layer] field, when present: `binCount` rows of one value per layer, each finite and
+    /// passing `valid` (else "NAME must be RULE"); `valid` nil checks the shape only.
+    func check(_ name: String, _ values: [[Double]]?, _ rule: String = "", _ valid: ((Double) -> Bool)? = nil) throws {
+      guard let values else { return }
+      guard values.count == binCount, values.allSatisfy({ $0.count == layers }) else {
+        throw SpotRoundingError("\(name) must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
       }
-      guard exponents.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 > 0 && $0 <= 10 } }) else {
-        throw SpotRoundingError("exponents must be in (0, 10]")
+      if let valid, !values.allSatisfy({ $0.allSatisfy { $0.isFinite && valid($0) } }) {
+        throw SpotRoundingError("\(name) must be \(rule)")
       }
     }
+    try check("thresholdsMeV", thresholdsMeV, "finite and ≥ 0") { $0 >= 0 }
+    try check("exponents", exponents, "in (0, 10]") { $0 > 0 && $0 <= 10 }
     if let radialWeights {
       guard radialWeights.count == binCount,
             radialWeights.allSatisfy({ $0.count == layers && zip($0, g.layers).allSatisfy { $0.count == $1.nR } }) else {
@@ -242,66 +241,20 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     if let k = epsilonEnergyExponent, !(k >= 0 && k < 1) {
       throw SpotRoundingError("epsilonEnergyExponent must be in [0, 1)")
     }
-    if let angularSpreads {
-      guard angularSpreads.count == binCount, angularSpreads.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("angularSpreads must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-      }
-      guard angularSpreads.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxAngularSpread } }) else {
-        throw SpotRoundingError("angularSpreads must be in [0, \(Self.maxAngularSpread)]")
-      }
-    }
-    if let centreTilts {
-      guard centreTilts.count == binCount, centreTilts.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("centreTilts must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-      }
-      guard centreTilts.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxCentreTilt } }) else {
-        throw SpotRoundingError("centreTilts must be in [0, \(Self.maxCentreTilt)]")
-      }
-    }
-    if let singleDepositBelowMeV {
-      guard singleDepositBelowMeV.count == binCount, singleDepositBelowMeV.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("singleDepositBelowMeV must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-      }
-      guard singleDepositBelowMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
-        throw SpotRoundingError("singleDepositBelowMeV must be finite and ≥ 0")
-      }
-    }
-    if let emptyBelowMeV {
-      guard emptyBelowMeV.count == binCount, emptyBelowMeV.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("emptyBelowMeV must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-      }
-      guard emptyBelowMeV.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 } }) else {
-        throw SpotRoundingError("emptyBelowMeV must be finite and ≥ 0")
-      }
-    }
-    if let layerScales {
-      guard layerScales.count == binCount, layerScales.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("layerScales must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-      }
-      guard layerScales.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 > 0 } }) else {
-        throw SpotRoundingError("layerScales must be finite and > 0")
-      }
-    }
-    if let widthSpreads {
-      guard exponents != nil else { throw SpotRoundingError("widthSpreads need exponents") }
-      guard widthSpreads.count == binCount, widthSpreads.allSatisfy({ $0.count == layers }) else {
-        throw SpotRoundingError("widthSpreads must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-      }
-      guard widthSpreads.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= Self.maxWidthSpread } }) else {
-        throw SpotRoundingError("widthSpreads must be in [0, \(Self.maxWidthSpread)]")
-      }
-    }
+    try check("angularSpreads", angularSpreads, "in [0, \(Self.maxAngularSpread)]") { $0 >= 0 && $0 <= Self.maxAngularSpread }
+    try check("centreTilts", centreTilts, "in [0, \(Self.maxCentreTilt)]") { $0 >= 0 && $0 <= Self.maxCentreTilt }
+    try check("singleDepositBelowMeV", singleDepositBelowMeV, "finite and ≥ 0") { $0 >= 0 }
+    try check("emptyBelowMeV", emptyBelowMeV, "finite and ≥ 0") { $0 >= 0 }
+    try check("layerScales", layerScales, "finite and > 0") { $0 > 0 }
+    if widthSpreads != nil && exponents == nil { throw SpotRoundingError("widthSpreads need exponents") }
+    try check("widthSpreads", widthSpreads, "in [0, \(Self.maxWidthSpread)]") { $0 >= 0 && $0 <= Self.maxWidthSpread }
     let spreads = [("layerPivotShares", layerPivotShares), ("layerExponentsBelow", layerExponentsBelow),
                    ("layerExponentsAbove", layerExponentsAbove)]
     if spreads.contains(where: { $0.1 != nil }) {
       guard layerScales != nil, spreads.allSatisfy({ $0.1 != nil }) else {
         throw SpotRoundingError("layerPivotShares, layerExponentsBelow and layerExponentsAbove go together, with layerScales")
       }
-      for (name, values) in spreads {
-        guard values!.count == binCount, values!.allSatisfy({ $0.count == layers }) else {
-          throw SpotRoundingError("\(name) must be \(binCount) rows (energy bins) of \(layers) values (the layers of \(dataset.rawValue))")
-        }
-      }
+      for (name, values) in spreads { try check(name, values) }
       guard layerPivotShares!.allSatisfy({ $0.allSatisfy { $0.isFinite && $0 > 0 && $0 <= 1 } }) else {
         throw SpotRoundingError("layerPivotShares must be in (0, 1]")
       }
@@ -483,7 +436,23 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
 
   /// The spread part of a layer map (`layerPivotShares`, `layerExponentsBelow`, `layerExponentsAbove`)
   /// for one energy bin.
-  public struct LayerSpreads: Sendable { public var pivots, below, above: [Double] }
+  public struct LayerSpreads: Sendable {
+    public var pivots, below, above: [Double]
+    /// Pivots, b₋ and b₊ of 1 in each of `layers` layers: no stretch.
+    static func none(layers: Int) -> LayerSpreads {
+      let ones = Array(repeating: 1.0, count: layers)
+      return LayerSpreads(pivots: ones, below: ones, above: ones)
+    }
+  }
+
+  /// The factor of layer l holding a share x of its shower: s, and with `spreads` and x > 0 also
+  /// (x/p_l)^(b − 1), b = b₋ below p_l, b₊ above. `scaleLayers` applies it; the fit maps shares with it.
+  @inline(__always)
+  static func layerFactor(share x: Double, scale s: Double, layer l: Int, spreads: LayerSpreads?) -> Double {
+    guard let spreads, x > 0 else { return s }
+    let r = x / spreads.pivots[l]
+    return s * Foundation.pow(r, (r < 1 ? spreads.below[l] : spreads.above[l]) - 1)
+  }
 
   /// Multiplies each layer l of one shower (the `geometry.voxelCount` values from `start`) by
   /// `scales[l]`, and with `spreads` a layer holding a share x > 0 of the shower also by
@@ -503,11 +472,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       guard before > 0 else { return }
       var after = 0.0
       for l in 0..<layers {
-        var factor = scales[l]
-        if let spreads, sums[l] > 0 {
-          let x = sums[l] / before / spreads.pivots[l]
-          factor *= Foundation.pow(x, (x < 1 ? spreads.below[l] : spreads.above[l]) - 1)
-        }
+        let factor = layerFactor(share: sums[l] / before, scale: scales[l], layer: l, spreads: spreads)
         sums[l] = factor
         for k in (start + g.offsets[l])..<(start + g.offsets[l + 1]) where buf[k] > 0 { after += Double(buf[k]) * factor }
       }
@@ -1025,7 +990,7 @@ public struct SpotRoundingFit: Sendable {
     // Layer scales first, on whole showers: every later step is fitted on the rescaled showers, the
     // order `apply` uses.
     var scales = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
-    var layerMaps = Array(repeating: SpotRoundingTable.LayerSpreads(pivots: scales[0], below: scales[0], above: scales[0]), count: nb)
+    var layerMaps = Array(repeating: SpotRoundingTable.LayerSpreads.none(layers: nl), count: nb)
     var rescaled = dense
     if fitScales || fitSpreadsOfLayers {
       for b in 0..<nb where targetShowers[b] > 0 && denseShowers[b] > 0 {
@@ -1249,20 +1214,19 @@ public struct SpotRoundingFit: Sendable {
                       qLo: q.0, qMid: q.1, qHi: q.2, spread: fitB && filled >= minLayerSpreadShowers)
     }
     let dense = shares(x, n)
-    let unchanged = (ones, SpotRoundingTable.LayerSpreads(pivots: ones, below: ones, above: ones))
+    let unchanged = (ones, SpotRoundingTable.LayerSpreads.none(layers: nl))
     guard !dense.isEmpty else { return unchanged }
     let pivots = (0..<nl).map { l in goals[l].map { quantile(dense.map { $0[l] }.sorted(), $0.qMid) } ?? 1 }
     let fitted = (0..<nl).filter { goals[$0] != nil && pivots[$0] > 0 }
     guard !fitted.isEmpty else { return unchanged }
-    var s = ones, below = ones, above = ones
+    // A layer whose dense share at q is 0 is not fitted: its b stays 1, so pivot 1 leaves it as it is.
+    var s = ones, map = SpotRoundingTable.LayerSpreads(pivots: pivots.map { $0 > 0 ? $0 : 1 }, below: ones, above: ones)
     let sRange = SpotRoundingTable.layerScaleRange, bRange = SpotRoundingTable.layerExponentRange
     func clampB(_ b: Double) -> Double { Swift.min(Swift.max(b, bRange.lowerBound), bRange.upperBound) }
     for _ in 0..<40 {
       let have = dense.map { row in
-        let y = (0..<nl).map { l -> Double in
-          guard row[l] > 0, pivots[l] > 0 else { return row[l] * s[l] }
-          let r = row[l] / pivots[l]
-          return row[l] * s[l] * Foundation.pow(r, (r < 1 ? below[l] : above[l]) - 1)
+        let y = (0..<nl).map { l in
+          row[l] * SpotRoundingTable.layerFactor(share: row[l], scale: s[l], layer: l, spreads: map)
         }
         let total = y.reduce(0, +)
         return y.map { $0 / total }
@@ -1276,16 +1240,16 @@ public struct SpotRoundingFit: Sendable {
         guard goal.spread else { continue }
         let lo = quantile(column, goal.qLo), hi = quantile(column, goal.qHi)
         if lo > 0, lo < mid, goal.lo > 0, goal.lo < goal.mid {
-          below[l] = clampB(below[l] * Foundation.log(goal.mid / goal.lo) / Foundation.log(mid / lo))
+          map.below[l] = clampB(map.below[l] * Foundation.log(goal.mid / goal.lo) / Foundation.log(mid / lo))
         }
         if hi > mid, goal.hi > goal.mid {
-          above[l] = clampB(above[l] * Foundation.log(goal.hi / goal.mid) / Foundation.log(hi / mid))
+          map.above[l] = clampB(map.above[l] * Foundation.log(goal.hi / goal.mid) / Foundation.log(hi / mid))
         }
       }
       let median = fitted.map { s[$0] }.sorted()[fitted.count / 2]
       for l in fitted { s[l] = Swift.min(Swift.max(s[l] / median, sRange.lowerBound), sRange.upperBound) }
     }
-    return (s, SpotRoundingTable.LayerSpreads(pivots: pivots.map { $0 > 0 ? $0 : 1 }, below: below, above: above))
+    return (s, map)
   }
 
   /// An energy E among the model's layer energies (`energies`, > 0 and ascending) at which
