@@ -161,6 +161,21 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// against the data's 2.17–3.24 at the same median); one z per shower keeps a wide shower wide in
   /// every layer.
   public var widthSpreads: [[Double]]?
+  /// The E_tot/E_inc map, [bin][K] each: the model's (dense) and the training showers' E_tot/E_inc at
+  /// the levels (k + ½)/K, k = 0…K−1. First of all, a shower whose total is r·E_inc, dithered to
+  /// r + u·`totalRatioDither` (u uniform in [0, 1) from its own stream, `totalMapSeed`), is scaled
+  /// as a whole to t(F(r))·E_inc, F the piecewise-linear level of r among the dense knots and t the
+  /// target's quantile at that level (beyond the end knots: the end knots' ratio). So the spread of
+  /// E_tot/E_inc in each energy bin becomes the training showers' while the order of the showers,
+  /// and with it R's correlation with the codes the GPT drew after it, stays. nil: off; an empty row:
+  /// that bin unchanged. Why: the GPT learns R's distribution last (ds2 global, session 18: from
+  /// 178 GeV up the standard deviation of E_tot/E_inc 0.023 against the data's 0.008).
+  public var totalRatioDense: [[Double]]?
+  public var totalRatioTarget: [[Double]]?
+  /// Width of the dither added to r before the map: one R level of a global model's linear quantiser
+  /// (rMax / 2^bits), whose decoded value is its level's lower edge, so the dithered r spreads over the
+  /// level instead of piling onto one value (nil: 0).
+  public var totalRatioDither: Double?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
@@ -168,7 +183,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
               singleDepositBelowMeV: [[Double]]? = nil, randomRotation: Bool? = nil, emptyBelowMeV: [[Double]]? = nil,
               layerScales: [[Double]]? = nil, layerPivotShares: [[Double]]? = nil,
               layerExponentsBelow: [[Double]]? = nil, layerExponentsAbove: [[Double]]? = nil,
-              widthSpreads: [[Double]]? = nil) {
+              widthSpreads: [[Double]]? = nil, totalRatioDense: [[Double]]? = nil,
+              totalRatioTarget: [[Double]]? = nil, totalRatioDither: Double? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -187,6 +203,9 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.layerExponentsBelow = layerExponentsBelow
     self.layerExponentsAbove = layerExponentsAbove
     self.widthSpreads = widthSpreads
+    self.totalRatioDense = totalRatioDense
+    self.totalRatioTarget = totalRatioTarget
+    self.totalRatioDither = totalRatioDither
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -263,7 +282,62 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         throw SpotRoundingError("layerExponentsBelow and layerExponentsAbove must be in [\(r.lowerBound), \(r.upperBound)]")
       }
     }
+    try validateTotalMap()
   }
+
+  /// Checks the E_tot/E_inc map: both knot fields or neither, one row per bin, each row empty in both
+  /// or of the same length ≥ 2 in both, finite, > 0 and non-decreasing; the dither finite and ≥ 0.
+  func validateTotalMap() throws {
+    if let d = totalRatioDither, !(d.isFinite && d >= 0) { throw SpotRoundingError("totalRatioDither must be finite and ≥ 0") }
+    guard totalRatioDense != nil || totalRatioTarget != nil else { return }
+    guard let dense = totalRatioDense, let target = totalRatioTarget else {
+      throw SpotRoundingError("totalRatioDense and totalRatioTarget go together")
+    }
+    guard dense.count == binCount, target.count == binCount,
+          zip(dense, target).allSatisfy({ $0.count == $1.count && ($0.isEmpty || $0.count >= 2) }) else {
+      throw SpotRoundingError("totalRatioDense and totalRatioTarget must be \(binCount) rows (energy bins) each, "
+        + "a row empty in both or of the same length ≥ 2 in both")
+    }
+    for row in dense + target {
+      guard row.allSatisfy({ $0.isFinite && $0 > 0 }), zip(row, row.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+        throw SpotRoundingError("totalRatioDense and totalRatioTarget must be finite, > 0 and non-decreasing along each row")
+      }
+    }
+  }
+
+  /// Maps a dithered ratio r through one bin's knots (`totalRatioDense`): its piecewise-linear level
+  /// among the dense knots `d`, then the target knots `t` at that level; below the first knot or above
+  /// the last, r times the end knots' ratio (so the result stays > 0).
+  static func mapRatio(_ r: Double, dense d: [Double], target t: [Double]) -> Double {
+    let k = d.count
+    guard k >= 2 else { return r }
+    if r <= d[0] { return r * t[0] / d[0] }
+    if r >= d[k - 1] { return r * t[k - 1] / d[k - 1] }
+    var lo = 0, hi = k - 1  // d[lo] < r < d[hi] here; keep d[lo] ≤ r < d[hi]
+    while hi - lo > 1 {
+      let m = (lo + hi) / 2
+      if d[m] <= r { lo = m } else { hi = m }
+    }
+    let f = (r - d[lo]) / (d[hi] - d[lo])
+    return t[lo] + f * (t[hi] - t[lo])
+  }
+
+  /// Scales shower `range` (its incident energy `energy` in MeV) by the E_tot/E_inc map of one bin.
+  /// Draws one uniform when `dither` > 0. A shower without energy is left alone.
+  static func mapTotal(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, energy: Double,
+                       dense: [Double], target: [Double], dither: Double, rng: inout RNG) {
+    var sum = 0.0
+    for k in range { sum += Double(buf[k]) }
+    guard sum > 0, energy > 0, dense.count >= 2 else { return }
+    let r = sum / energy
+    let u = dither > 0 ? Double(rng.uniform()) : 0
+    let f = Float(mapRatio(r + u * dither, dense: dense, target: target) / r)
+    for k in range { buf[k] *= f }
+  }
+
+  /// The seed of shower `seed`'s E_tot/E_inc dither stream.
+  @inline(__always)
+  static func totalMapSeed(_ seed: UInt64) -> UInt64 { seed &+ 0x6A09_E667_F3BC_C909 }
 
   /// Upper end of ω (the fit's search range and the validation bound): at ω = 1.5 a shower's γ is off
   /// by a factor 4.5 one time in three.
@@ -537,7 +611,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Maps the layers (s, p, b₋, b₊), reweights radially (w), sharpens (γ, per shower γ·exp(ω·z)),
+  /// Maps E_tot/E_inc (`totalRatioDense`), maps the layers (s, p, b₋, b₊), reweights radially (w), sharpens (γ, per shower γ·exp(ω·z)),
   /// spreads the angles (σ), tilts the centre (τ), collapses low-energy layers into one deposit (E_c),
   /// empties the layers below E_0 into the shower's others, spot-rounds (ε) and turns
   /// (`randomRotation`) showers (N, voxels) in MeV in place.
@@ -546,7 +620,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// RNG(seed: angularSpreadSeed(seeds[i])), its tilts from RNG(seed: centreTiltSeed(seeds[i])) and its
   /// single-deposit choices from RNG(seed: singleDepositSeed(seeds[i])) and its turn (`randomRotation`)
   /// from RNG(seed: rotationSeed(seeds[i])) and its width factor (`widthSpreads`) from
-  /// RNG(seed: widthSpreadSeed(seeds[i])): the same seeds give the same showers, whatever the batching.
+  /// RNG(seed: widthSpreadSeed(seeds[i])) and its E_tot/E_inc dither from RNG(seed: totalMapSeed(seeds[i])):
+  /// the same seeds give the same showers, whatever the batching.
   public func apply(_ showers: inout [Float], energies: [Double], seeds: [UInt64]) {
     let g = dataset.geometry
     let v = g.voxelCount
@@ -557,6 +632,11 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         let b = bin(of: energies[i])
         let eps = thresholdsMeV[b]
         var rng = RNG(seed: seeds[i])
+        if let dense = totalRatioDense?[b], let target = totalRatioTarget?[b], !dense.isEmpty {
+          var mapRNG = RNG(seed: Self.totalMapSeed(seeds[i]))
+          Self.mapTotal(buf, (i * v)..<((i + 1) * v), energy: energies[i], dense: dense, target: target,
+                        dither: totalRatioDither ?? 0, rng: &mapRNG)
+        }
         if let scales = layerScales?[b] {
           Self.scaleLayers(buf, shower: i * v, geometry: g, scales: scales, spreads: layerSpreads(bin: b))
         }
@@ -707,6 +787,8 @@ public struct SpotRoundingFit: Sendable {
   private let geometry: Geometry
   private var target: [[Float]], targetShowers: [Int]
   private var dense: [[Float]], denseShowers: [Int]
+  /// Each shower's E_tot/E_inc, per bin, in the order of the rows.
+  private var targetRatios: [[Double]], denseRatios: [[Double]]
 
   public init(dataset: DatasetKind, edges: [Double]? = nil) {
     self.dataset = dataset
@@ -717,29 +799,53 @@ public struct SpotRoundingFit: Sendable {
     dense = target
     targetShowers = Array(repeating: 0, count: nb)
     denseShowers = targetShowers
+    targetRatios = Array(repeating: [], count: nb)
+    denseRatios = targetRatios
   }
 
   private var binner: SpotRoundingTable { SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: []) }
 
   /// Adds target showers (N, voxels) in MeV.
   public mutating func addTarget(showers: [Float], energies: [Double]) {
-    Self.add(showers, energies, into: &target, counts: &targetShowers, voxels: geometry.voxelCount, binner: binner)
+    Self.add(showers, energies, into: &target, counts: &targetShowers, ratios: &targetRatios, voxels: geometry.voxelCount,
+             binner: binner)
   }
 
   /// Adds dense (model) showers (N, voxels) in MeV.
   public mutating func addDense(showers: [Float], energies: [Double]) {
-    Self.add(showers, energies, into: &dense, counts: &denseShowers, voxels: geometry.voxelCount, binner: binner)
+    Self.add(showers, energies, into: &dense, counts: &denseShowers, ratios: &denseRatios, voxels: geometry.voxelCount,
+             binner: binner)
   }
 
-  /// Appends each shower to its energy bin's rows.
+  /// Appends each shower to its energy bin's rows, and its E_tot/E_inc to the bin's ratios.
   private static func add(_ showers: [Float], _ energies: [Double], into rows: inout [[Float]], counts: inout [Int],
-                          voxels v: Int, binner: SpotRoundingTable) {
+                          ratios: inout [[Double]], voxels v: Int, binner: SpotRoundingTable) {
     for i in energies.indices {
       let b = binner.bin(of: energies[i])
-      rows[b] += showers[(i * v)..<((i + 1) * v)]
+      let shower = showers[(i * v)..<((i + 1) * v)]
+      rows[b] += shower
       counts[b] += 1
+      ratios[b].append(shower.reduce(0.0) { $0 + Double($1) } / energies[i])
     }
   }
+
+  /// Knots of the E_tot/E_inc map (`SpotRoundingTable.totalRatioDense`): K values at the levels
+  /// (k + ½)/K of `values`, each linearly interpolated between the sorted values (empty for no values).
+  static func quantileKnots(_ values: [Double], count k: Int) -> [Double] {
+    let x = values.sorted()
+    guard !x.isEmpty else { return [] }
+    return (0..<k).map { j in
+      let pos = (Double(j) + 0.5) / Double(k) * Double(x.count - 1)
+      let lo = Int(pos.rounded(.down)), hi = Swift.min(lo + 1, x.count - 1)
+      return x[lo] + (pos - Double(lo)) * (x[hi] - x[lo])
+    }
+  }
+
+  /// Knots per map; 50 levels put one knot per ~16 showers of a bin at 10,000 training showers.
+  public static let totalMapKnots = 50
+
+  /// The fewest showers on each side for which a bin's E_tot/E_inc map is fitted (else left empty).
+  static let minTotalMapShowers = 50
 
   /// Mean non-empty voxels per shower of `data` (showers × voxels) in each layer.
   private func occupancy(_ data: [Float], _ n: Int) -> [Double] {
@@ -969,7 +1075,10 @@ public struct SpotRoundingFit: Sendable {
   /// for the target's `emptyFraction`, and ε on the emptied layer. With `randomRotation` the table
   /// turns showers when the target's `angularAsymmetry` is within `symmetryLimit`. With `layerScales`
   /// the layer scales are fitted first, per bin on whole showers (`layerScales(dense:…)`), and every
-  /// other step on the rescaled showers.
+  /// other step on the rescaled showers. With `totalEnergyMap` the E_tot/E_inc map comes before all
+  /// of them: `totalMapKnots` quantiles of each bin's dense ratios (dithered by up to
+  /// `totalRatioDither`) and of its target ratios, bins with fewer than `minTotalMapShowers` on a
+  /// side left empty; the dense showers are mapped before the other steps are fitted.
   public func table(exponents fitExponents: Bool = false, conservingLayerEnergy conserve: Bool = false,
                     maxExponent: Double = SpotRoundingFit.defaultMaxExponent,
                     radialWeights fitWeights: Bool = false, epsilonEnergyExponent kappa: Double = 0,
@@ -977,7 +1086,8 @@ public struct SpotRoundingFit: Sendable {
                     centreTilts fitTilts: Bool = false, singleDeposits fitSingles: Bool = false,
                     randomRotation fitRotation: Bool = false, emptyLayers fitEmpties: Bool = false,
                     layerScales fitScales: Bool = false, layerSpreads fitSpreadsOfLayers: Bool = false,
-                    widthSpreads fitWidthSpreads: Bool = false) -> SpotRoundingTable {
+                    widthSpreads fitWidthSpreads: Bool = false, totalEnergyMap fitTotal: Bool = false,
+                    totalRatioDither dither: Double = 0) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -992,9 +1102,29 @@ public struct SpotRoundingFit: Sendable {
     var scales = Array(repeating: Array(repeating: 1.0, count: nl), count: nb)
     var layerMaps = Array(repeating: SpotRoundingTable.LayerSpreads.none(layers: nl), count: nb)
     var rescaled = dense
+    // The E_tot/E_inc map before everything, as `apply` orders it: each dense shower of a bin is scaled
+    // by its mapped ratio (dithered from a fixed stream) before the other steps are fitted.
+    var ratioDense = Array(repeating: [Double](), count: nb), ratioTarget = ratioDense
+    if fitTotal {
+      precondition(dither.isFinite && dither >= 0, "SpotRoundingFit.table: totalRatioDither must be finite and ≥ 0")
+      for b in 0..<nb where targetShowers[b] >= Self.minTotalMapShowers && denseShowers[b] >= Self.minTotalMapShowers {
+        var rng = RNG(seed: 0x7137_0000 &+ UInt64(b))
+        let dithered = denseRatios[b].map { $0 + (dither > 0 ? Double(rng.uniform()) * dither : 0) }
+        ratioDense[b] = Self.quantileKnots(dithered, count: Self.totalMapKnots)
+        ratioTarget[b] = Self.quantileKnots(targetRatios[b], count: Self.totalMapKnots)
+        guard (ratioDense[b] + ratioTarget[b]).allSatisfy({ $0 > 0 }) else {
+          ratioDense[b] = []; ratioTarget[b] = []; continue  // a bin with empty showers: left alone
+        }
+        let v = geometry.voxelCount
+        for i in 0..<denseShowers[b] where denseRatios[b][i] > 0 {
+          let f = Float(SpotRoundingTable.mapRatio(dithered[i], dense: ratioDense[b], target: ratioTarget[b]) / denseRatios[b][i])
+          for k in (i * v)..<((i + 1) * v) { rescaled[b][k] *= f }
+        }
+      }
+    }
     if fitScales || fitSpreadsOfLayers {
       for b in 0..<nb where targetShowers[b] > 0 && denseShowers[b] > 0 {
-        (scales[b], layerMaps[b]) = Self.layerScales(dense: dense[b], showers: denseShowers[b], target: target[b],
+        (scales[b], layerMaps[b]) = Self.layerScales(dense: rescaled[b], showers: denseShowers[b], target: target[b],
                                                      targetShowers: targetShowers[b], geometry: geometry,
                                                      spreads: fitSpreadsOfLayers)
         rescaled[b].withUnsafeMutableBufferPointer { buf in
@@ -1164,7 +1294,9 @@ public struct SpotRoundingFit: Sendable {
                              layerPivotShares: fitSpreadsOfLayers ? layerMaps.map(\.pivots) : nil,
                              layerExponentsBelow: fitSpreadsOfLayers ? layerMaps.map(\.below) : nil,
                              layerExponentsAbove: fitSpreadsOfLayers ? layerMaps.map(\.above) : nil,
-                             widthSpreads: fitWidthSpreads && fitExponents ? omega : nil)
+                             widthSpreads: fitWidthSpreads && fitExponents ? omega : nil,
+                             totalRatioDense: fitTotal ? ratioDense : nil, totalRatioTarget: fitTotal ? ratioTarget : nil,
+                             totalRatioDither: fitTotal && dither > 0 ? dither : nil)
   }
 
   /// The fewest target showers with the layer non-empty for which a layer scale is fitted (else 1),
@@ -1409,12 +1541,17 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var layerScales: Bool
   public var layerSpreads: Bool
   public var widthSpreads: Bool
+  /// Fit the E_tot/E_inc map (`SpotRoundingTable.totalRatioDense`).
+  public var totalEnergyMap: Bool
+  /// Its dither: the model's R level width (`calibrateSpotRounding` sets it from the GPT's quantiser).
+  public var totalRatioDither: Double
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
               centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true, emptyLayers: Bool = true,
-              layerScales: Bool = false, layerSpreads: Bool = false, widthSpreads: Bool = false) {
+              layerScales: Bool = false, layerSpreads: Bool = false, widthSpreads: Bool = false,
+              totalEnergyMap: Bool = false, totalRatioDither: Double = 0) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -1429,6 +1566,8 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.layerScales = layerScales
     self.layerSpreads = layerSpreads
     self.widthSpreads = widthSpreads
+    self.totalEnergyMap = totalEnergyMap
+    self.totalRatioDither = totalRatioDither
   }
 }
 
@@ -1440,7 +1579,8 @@ extension SpotRoundingFit {
           epsilonEnergyExponent: options.epsilonEnergyExponent, randomSpotSizes: options.randomSpotSizes,
           angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
           singleDeposits: options.singleDeposits, randomRotation: options.randomRotation, emptyLayers: options.emptyLayers,
-          layerScales: options.layerScales, layerSpreads: options.layerSpreads, widthSpreads: options.widthSpreads)
+          layerScales: options.layerScales, layerSpreads: options.layerSpreads, widthSpreads: options.widthSpreads,
+          totalEnergyMap: options.totalEnergyMap, totalRatioDither: options.totalRatioDither)
   }
 }
 

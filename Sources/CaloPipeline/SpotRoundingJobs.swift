@@ -37,6 +37,8 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
   let (codec, gpt) = try loadModelDirectory(modelDirectory)
   let generator = try ShowerGenerator(codec: codec, gpt: gpt, options: loadModelSampling(modelDirectory))
   let kind = gpt.config.dataset
+  var options = options
+  if options.totalEnergyMap { options.totalRatioDither = totalRatioDither(gpt.config.rTokens) }
   var fit = SpotRoundingFit(dataset: kind)
   var used = 0
   try forEachShowerBatch(dataPath, kind: kind, limit: count) { batch in
@@ -55,6 +57,14 @@ public func calibrateSpotRounding(modelDirectory: String, dataPath: String, coun
   return SpotRoundingCalibration(table: fit.table(options), targetOccupancy: fit.targetOccupancy,
                                  denseOccupancy: fit.denseOccupancy, showers: used,
                                  angularAsymmetry: fit.angularAsymmetry)
+}
+
+/// The dither of the E_tot/E_inc map for a model's R quantiser: the width of one level when the total
+/// is one linear value (a global model: its decoded R is the level's lower edge), else 0 (layer-wise
+/// totals are sums of many values; logarithmic levels have no one width).
+public func totalRatioDither(_ r: RTokenizer) -> Double {
+  guard case .global = r.mode, r.logMin(ofValue: 0) == nil else { return 0 }
+  return r.rMax / Double(1 << r.bits(ofValue: 0))
 }
 
 /// Fits a table from two files: `densePath` (e.g. stage-1 reconstructions) against `targetPath`

@@ -49,6 +49,10 @@ struct CalibrateSparsityCommand: ParsableCommand {
       number of angular bins, all layers alike, when the training showers are symmetric about the \
       axis (largest |z| of an angular bin's mean energy share ≤ 5; a decoder puts what it cannot \
       place, such as a MIP's angle, at the same few angles in every shower). \
+      First of everything (with --total-energy-map) each shower is scaled as a whole so that the \
+      distribution of E_tot/E_inc in its energy bin matches the training showers' (a quantile map of \
+      the model's ratios onto the data's, 50 knots per bin, the model's ratio dithered over its R \
+      level): the order of the showers stays, so R keeps its correlation with the codes. \
       Use training (or validation) showers here, never the evaluation reference. \
       With --model the model generates --count showers at the energies of the first --count rows of \
       --data and the table goes to MODEL/spot-rounding.json, which `calovq generate` and the explorer \
@@ -100,6 +104,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("width-spreads"),
         help: "Spread each shower's layer exponents γ by exp(ω·z), one normal z per shower, ω fitted so the spread of the layer's RMS radius between showers matches the training showers'; a layer whose training showers sit mostly in the innermost ring gets γ fitted at the middle of the others.")
   var widthSpreads = false
+  @Flag(name: .customLong("total-energy-map"),
+        help: "First scale each shower as a whole by a quantile map of E_tot/E_inc fitted per energy bin, so its distribution matches the training showers' (the GPT's R spread; off by default so earlier recipes refit the same tables).")
+  var totalEnergyMap = false
 
   func run() throws {
     try reportingErrors {
@@ -115,7 +122,7 @@ struct CalibrateSparsityCommand: ParsableCommand {
                                            centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits,
                                            randomRotation: !noRandomRotation, emptyLayers: !noEmptyLayers,
                                            layerScales: layerScales || layerSpreads, layerSpreads: layerSpreads,
-                                           widthSpreads: widthSpreads)
+                                           widthSpreads: widthSpreads, totalEnergyMap: totalEnergyMap)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {
@@ -153,7 +160,13 @@ struct CalibrateSparsityCommand: ParsableCommand {
         let omega = t.widthSpreads.map { $0[b][l] > 0 ? String(format: " ω %.2f", $0[b][l]) : "" } ?? ""
         cells[cells.count - 1] += scale + spread + omega
       }
-      lines.append(String(format: "  %9.0f MeV: ", e) + cells.joined(separator: " | "))
+      var total = ""
+      if let d = t.totalRatioDense?[b], let q = t.totalRatioTarget?[b], d.count >= 2 {
+        // The middle knot and the spread between the knots nearest the 16th and 84th percentiles.
+        let m = d.count / 2, lo = Int(0.16 * Double(d.count)), hi = Int(0.84 * Double(d.count))
+        total = String(format: "E_tot/E_inc %.4f→%.4f, 16–84 %% width %.4f→%.4f | ", d[m], q[m], d[hi] - d[lo], q[hi] - q[lo])
+      }
+      lines.append(String(format: "  %9.0f MeV: ", e) + total + cells.joined(separator: " | "))
     }
     let z = String(format: "%.2f", c.angularAsymmetry)
     lines.append(t.randomRotation == true

@@ -71,6 +71,35 @@ final class SparsityCommandTests: TempDirTestCase {
     XCTAssertEqual(t2["epsilonEnergyExponent"] as? Double, 0.5)
   }
 
+  /// 300 ds1-photon showers at 65,536 MeV: the dense copy holds 0.8–1.0 of E_inc (evenly spread), the
+  /// target 0.93–0.97. `--total-energy-map` writes the map and `spot-round` gives the dense showers the
+  /// target's E_tot/E_inc spread, each keeping its place in the order.
+  func testTotalEnergyMapGivesTheTargetsSpread() throws {
+    let v = DatasetKind.ds1Photon.geometry.voxelCount, n = 300, e = 65536.0
+    func showers(_ ratio: (Int) -> Double) -> [Float] {
+      var x = [Float](repeating: 0, count: n * v)
+      for i in 0..<n { for k in stride(from: 0, to: v, by: 4) { x[i * v + k] = Float(ratio(i) * e / Double((v + 3) / 4)) } }
+      return x
+    }
+    let denseRatio = { (i: Int) in 0.8 + 0.2 * Double((i * 7919) % n) / Double(n) }
+    let targetRatio = { (i: Int) in 0.93 + 0.04 * Double(i) / Double(n) }
+    let energies = [Double](repeating: e, count: n)
+    try writeShowerFile(path: dir.file("target.h5"), energies: energies, showers: showers(targetRatio), voxels: v)
+    try writeShowerFile(path: dir.file("dense.h5"), energies: energies, showers: showers(denseRatio), voxels: v)
+    let fit = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
+                                 "--out", dir.file("t.json"), "--total-energy-map", "--no-widths"])
+    XCTAssertEqual(fit.status, 0, fit.stderr)
+    XCTAssertTrue(fit.stdout.contains("E_tot/E_inc 0.9"), fit.stdout)
+    let round = try CLIRunner.run(["spot-round", dir.file("dense.h5"), "--table", dir.file("t.json"), "--out", dir.file("r.h5")])
+    XCTAssertEqual(round.status, 0, round.stderr)
+    let r = try ShowerFileReader(path: dir.file("r.h5")).read(from: 0, count: n).showers
+    let ratios = (0..<n).map { i in r[(i * v)..<((i + 1) * v)].reduce(0.0) { $0 + Double($1) } / e }
+    XCTAssertEqual(ratios.min()!, 0.93, accuracy: 0.004)
+    XCTAssertEqual(ratios.max()!, 0.97, accuracy: 0.004)
+    let order = (0..<n).sorted { denseRatio($0) < denseRatio($1) }
+    XCTAssertTrue(zip(order, order.dropFirst()).allSatisfy { ratios[$0] <= ratios[$1] + 1e-6 }, "the order stays")
+  }
+
   func testBadInputGivesOneErrorLine() throws {
     try "not json".write(toFile: dir.file("bad.json"), atomically: true, encoding: .utf8)
     try writeShowerFile(path: dir.file("s.h5"), energies: [1024], showers: [Float](repeating: 1, count: 368), voxels: 368)

@@ -45,6 +45,22 @@ final class SpotRoundingPipelineTests: XCTestCase {
     return occ.map { $0 / Double(r.count) }
   }
 
+  /// The E_tot/E_inc map's dither is one level of a global model's linear R quantiser, 0 otherwise.
+  func testTotalRatioDitherIsOneLinearLevel() throws {
+    XCTAssertEqual(totalRatioDither(GPTPresets.rTokenizer(.ds3, layerwise: false)), 1.7 / 1024, accuracy: 1e-15)
+    XCTAssertEqual(totalRatioDither(GPTPresets.rTokenizer(.ds2, layerwise: false)), 1.3 / 1024, accuracy: 1e-15)
+    XCTAssertEqual(totalRatioDither(GPTPresets.rTokenizer(.ds3, layerwise: true)), 0)
+    XCTAssertEqual(totalRatioDither(GPTPresets.rTokenizer(.ds2, layerwise: false).withLogMin(1e-3)), 0)
+    // Through the pipeline: a 300-shower target at one energy gives the map a row, with that dither.
+    let m = try modelFolder(), dir = try tempDir(), g = DatasetKind.ds1Photon.geometry, n = 300
+    let target = (0..<(n * g.voxelCount)).map { Float(($0 % 7) + 1) }
+    try writeShowerFile(path: dir + "/target.h5", energies: [Double](repeating: 65536, count: n), showers: target, voxels: g.voxelCount)
+    let t = try calibrateSpotRounding(modelDirectory: m, dataPath: dir + "/target.h5", count: n, seed: 7,
+                                      options: SpotRoundingFitOptions(totalEnergyMap: true)).table
+    XCTAssertEqual(t.totalRatioDither, nil, "the ds1 model here is layer-wise: no dither")
+    XCTAssertEqual(t.totalRatioDense?[t.bin(of: 65536)].count, SpotRoundingFit.totalMapKnots)
+  }
+
   func testCalibratedModelGeneratesAsSparseAsTheTarget() throws {
     let m = try modelFolder(), dir = try tempDir()
     let g = DatasetKind.ds1Photon.geometry, n = 300, e = 65536.0
