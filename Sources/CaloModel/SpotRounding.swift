@@ -176,6 +176,17 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
   /// (rMax / 2^bits), whose decoded value is its level's lower edge, so the dithered r spreads over the
   /// level instead of piling onto one value (nil: 0).
   public var totalRatioDither: Double?
+  /// The radial transport, [bin][layer][nR + 1] each: the cumulative mean radial profile of the model's
+  /// (dense) layer and of the training showers' at the ring edges (0 … 1). Before the radial weights,
+  /// each angular column of the layer moves its energy between rings by the monotone map that turns
+  /// the first profile into the second: ring j's energy goes to ring k in proportion to the overlap of
+  /// their cumulative intervals (a ring the model leaves empty keeps what little it has). The layer
+  /// keeps its energy and each column its own. nil: off. Why: the radial weights only scale rings, so
+  /// a ring the decoder leaves (nearly) empty stays empty (ds3 global, session 19: the reconstruction
+  /// put 0 % of layers 1, 3, 5 … into the innermost ring, where the data put 86–88 %, and the core one
+  /// ring out, so its centres and widths there were 0.24–0.40 apart from the data's).
+  public var radialTransportDense: [[[Double]]]?
+  public var radialTransportTarget: [[[Double]]]?
 
   public init(dataset: DatasetKind, log10EnergyEdges: [Double], thresholdsMeV: [[Double]], exponents: [[Double]]? = nil,
               conservesLayerEnergy: Bool? = nil, radialWeights: [[[Double]]]? = nil, epsilonEnergyExponent: Double? = nil,
@@ -184,7 +195,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
               layerScales: [[Double]]? = nil, layerPivotShares: [[Double]]? = nil,
               layerExponentsBelow: [[Double]]? = nil, layerExponentsAbove: [[Double]]? = nil,
               widthSpreads: [[Double]]? = nil, totalRatioDense: [[Double]]? = nil,
-              totalRatioTarget: [[Double]]? = nil, totalRatioDither: Double? = nil) {
+              totalRatioTarget: [[Double]]? = nil, totalRatioDither: Double? = nil,
+              radialTransportDense: [[[Double]]]? = nil, radialTransportTarget: [[[Double]]]? = nil) {
     self.dataset = dataset
     self.log10EnergyEdges = log10EnergyEdges
     self.thresholdsMeV = thresholdsMeV
@@ -206,6 +218,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     self.totalRatioDense = totalRatioDense
     self.totalRatioTarget = totalRatioTarget
     self.totalRatioDither = totalRatioDither
+    self.radialTransportDense = radialTransportDense
+    self.radialTransportTarget = radialTransportTarget
   }
 
   public var binCount: Int { log10EnergyEdges.count - 1 }
@@ -283,6 +297,7 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
       }
     }
     try validateTotalMap()
+    try validateRadialTransport()
   }
 
   /// Checks the E_tot/E_inc map: both knot fields or neither, one row per bin, each row empty in both
@@ -303,6 +318,74 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         throw SpotRoundingError("totalRatioDense and totalRatioTarget must be finite, > 0 and non-decreasing along each row")
       }
     }
+  }
+
+  /// Checks the radial transport: both fields or neither, [bin][layer][nR + 1], each row finite,
+  /// non-decreasing, from 0 to 1 ([0] for a placeholder layer without voxels).
+  func validateRadialTransport() throws {
+    guard radialTransportDense != nil || radialTransportTarget != nil else { return }
+    guard let dense = radialTransportDense, let target = radialTransportTarget else {
+      throw SpotRoundingError("radialTransportDense and radialTransportTarget go together")
+    }
+    let g = dataset.geometry
+    for f in [dense, target] {
+      guard f.count == binCount, f.allSatisfy({ $0.count == g.layers.count && zip($0, g.layers).allSatisfy { $0.count == $1.nR + 1 } }) else {
+        throw SpotRoundingError("radialTransportDense and radialTransportTarget must be \(binCount) rows (energy bins) of "
+          + "\(g.layers.count) layers, each with one value per ring edge (radial bins + 1) of \(dataset.rawValue)")
+      }
+      for row in f.joined() where row.count > 1 || row.first != 0 {
+        guard row.count > 1, row.allSatisfy(\.isFinite), zip(row, row.dropFirst()).allSatisfy({ $0 <= $1 }),
+              abs(row.first!) < 1e-9, abs(row.last! - 1) < 1e-6 else {
+          throw SpotRoundingError("radialTransportDense and radialTransportTarget must rise from 0 to 1 along each layer's ring edges")
+        }
+      }
+    }
+  }
+
+  /// The transport matrix of one layer, (nR × nR) row-major: row j says which share of ring j's energy
+  /// goes to each ring k, the overlap of [d_j, d_j+1] with [t_k, t_k+1] over d_j+1 − d_j; a ring of
+  /// zero width in `d` keeps its energy. Every row sums to 1.
+  static func transportMatrix(dense d: [Double], target t: [Double]) -> [Double] {
+    let nR = d.count - 1
+    var m = [Double](repeating: 0, count: nR * nR)
+    for j in 0..<nR {
+      let width = d[j + 1] - d[j]
+      guard width > 1e-12 else { m[j * nR + j] = 1; continue }
+      var sum = 0.0
+      for k in 0..<nR {
+        let overlap = Swift.min(d[j + 1], t[k + 1]) - Swift.max(d[j], t[k])
+        if overlap > 0 { m[j * nR + k] = overlap / width; sum += overlap / width }
+      }
+      // Rounding can leave a row a hair off 1: renormalise so the layer keeps its energy exactly.
+      if sum > 0 { for k in 0..<nR { m[j * nR + k] /= sum } } else { m[j * nR + j] = 1 }
+    }
+    return m
+  }
+
+  /// Moves the energy of every angular column of layer `range` (voxels α·nR + r) between rings by `matrix`.
+  static func transport(_ buf: UnsafeMutableBufferPointer<Float>, _ range: Range<Int>, nR: Int, matrix m: [Double]) {
+    var y = [Double](repeating: 0, count: nR)
+    for start in stride(from: range.lowerBound, to: range.upperBound, by: nR) {
+      for k in 0..<nR { y[k] = 0 }
+      for j in 0..<nR {
+        let x = Double(buf[start + j])
+        guard x != 0 else { continue }
+        for k in 0..<nR where m[j * nR + k] != 0 { y[k] += x * m[j * nR + k] }
+      }
+      for k in 0..<nR { buf[start + k] = Float(y[k]) }
+    }
+  }
+
+  /// The cumulative shares at the ring edges (nR + 1 values, 0 … 1) of a mean radial profile; an empty
+  /// profile gives even steps.
+  static func cumulativeProfile(_ p: [Double]) -> [Double] {
+    guard !p.isEmpty else { return [0] }  // a placeholder layer without voxels
+    let total = p.reduce(0, +)
+    guard total > 0 else { return (0...p.count).map { Double($0) / Double(p.count) } }
+    var c = [0.0], run = 0.0
+    for v in p { run += v / total; c.append(Swift.min(run, 1)) }
+    c[c.count - 1] = 1
+    return c
   }
 
   /// Maps a dithered ratio r through one bin's knots (`totalRatioDense`): its piecewise-linear level
@@ -611,7 +694,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     for k in range { buf[k] *= scale }
   }
 
-  /// Maps E_tot/E_inc (`totalRatioDense`), maps the layers (s, p, b₋, b₊), reweights radially (w), sharpens (γ, per shower γ·exp(ω·z)),
+  /// Maps E_tot/E_inc (`totalRatioDense`), maps the layers (s, p, b₋, b₊), moves energy between rings
+  /// (`radialTransportDense`), reweights radially (w), sharpens (γ, per shower γ·exp(ω·z)),
   /// spreads the angles (σ), tilts the centre (τ), collapses low-energy layers into one deposit (E_c),
   /// empties the layers below E_0 into the shower's others, spot-rounds (ε) and turns
   /// (`randomRotation`) showers (N, voxels) in MeV in place.
@@ -639,6 +723,12 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         }
         if let scales = layerScales?[b] {
           Self.scaleLayers(buf, shower: i * v, geometry: g, scales: scales, spreads: layerSpreads(bin: b))
+        }
+        if let dense = radialTransportDense?[b], let target = radialTransportTarget?[b] {
+          for l in g.layers.indices where dense[l] != target[l] {
+            Self.transport(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
+                           matrix: Self.transportMatrix(dense: dense[l], target: target[l]))
+          }
         }
         if let weights = radialWeights?[b] {
           for l in g.layers.indices { Self.reweight(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), weights: weights[l]) }
@@ -1087,7 +1177,7 @@ public struct SpotRoundingFit: Sendable {
                     randomRotation fitRotation: Bool = false, emptyLayers fitEmpties: Bool = false,
                     layerScales fitScales: Bool = false, layerSpreads fitSpreadsOfLayers: Bool = false,
                     widthSpreads fitWidthSpreads: Bool = false, totalEnergyMap fitTotal: Bool = false,
-                    totalRatioDither dither: Double = 0) -> SpotRoundingTable {
+                    totalRatioDither dither: Double = 0, radialTransport fitTransport: Bool = false) -> SpotRoundingTable {
     precondition(kappa >= 0 && kappa < 1, "SpotRoundingFit.table: epsilonEnergyExponent must be in [0, 1)")
     precondition(maxExponent > 0.3, "SpotRoundingFit.table: maxExponent must exceed the lower bound 0.3")
     let nb = edges.count - 1, nl = geometry.layers.count
@@ -1142,8 +1232,9 @@ public struct SpotRoundingFit: Sendable {
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
     let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
-                             UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)))
-    defer { results.p.deallocate(); results.w.deallocate() }
+                             UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)),
+                             UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * 2 * (maxR + 1), 1)))
+    defer { results.p.deallocate(); results.w.deallocate(); results.c.deallocate() }
     DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
       let (b, l) = jobs[j]
       let n = denseShowers[b], nt = targetShowers[b]
@@ -1151,7 +1242,23 @@ public struct SpotRoundingFit: Sendable {
       let t = layer(target[b], nt, l)
       let want = Double(t.filter { $0 > 0 }.count) / Double(nt)
       let lay = geometry.layers[l]
-      // Radial weights first: γ and ε are then fitted on the reweighted layer, the order `apply` uses.
+      // The radial transport first, then the radial weights: γ and ε are then fitted on the moved and
+      // reweighted layer, the order `apply` uses.
+      var cdfDense = SpotRoundingTable.cumulativeProfile(Array(repeating: 1.0, count: lay.nR)), cdfTarget = cdfDense
+      if fitTransport && lay.nR > 1 {
+        let goal = Self.radialProfile(t, showers: nt, nR: lay.nR)
+        if goal.contains(where: { $0 > 0 }) {
+          cdfDense = SpotRoundingTable.cumulativeProfile(Self.radialProfile(decoded, showers: n, nR: lay.nR))
+          cdfTarget = SpotRoundingTable.cumulativeProfile(goal)
+          let m = SpotRoundingTable.transportMatrix(dense: cdfDense, target: cdfTarget)
+          decoded.withUnsafeMutableBufferPointer { SpotRoundingTable.transport($0, 0..<(n * lay.voxelCount), nR: lay.nR, matrix: m) }
+        }
+      }
+      for r in 0...lay.nR {
+        results.c[j * 2 * (maxR + 1) + r] = cdfDense[r]
+        results.c[j * 2 * (maxR + 1) + maxR + 1 + r] = cdfTarget[r]
+      }
+      // Radial weights next: γ and ε are then fitted on the reweighted layer, the order `apply` uses.
       let weights = fitWeights ? Self.radialWeights(dense: decoded, showers: n, target: t, targetShowers: nt, nR: lay.nR)
                                : Array(repeating: 1.0, count: lay.nR)
       for r in 0..<lay.nR { results.w[j * maxR + r] = weights[r] }
@@ -1277,9 +1384,15 @@ public struct SpotRoundingFit: Sendable {
       }
       results.p[j] = (trial(g, sigma, tau, below, emptyBelow).eps, g, sigma, tau, below, emptyBelow, widthSpread)
     }
+    // Layers without a fit keep the identity (equal rows: `apply` skips them).
+    var transportDense = (0..<nb).map { _ in geometry.layers.map { SpotRoundingTable.cumulativeProfile(Array(repeating: 1.0, count: $0.nR)) } }
+    var transportTarget = transportDense
     for (j, (b, l)) in jobs.enumerated() {
       (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l], floor[b][l], omega[b][l]) = results.p[j]
       for r in rw[b][l].indices { rw[b][l][r] = results.w[j * maxR + r] }
+      let nR = geometry.layers[l].nR
+      transportDense[b][l] = (0...nR).map { results.c[j * 2 * (maxR + 1) + $0] }
+      transportTarget[b][l] = (0...nR).map { results.c[j * 2 * (maxR + 1) + maxR + 1 + $0] }
     }
     return SpotRoundingTable(dataset: dataset, log10EnergyEdges: edges, thresholdsMeV: eps,
                              exponents: fitExponents ? gam : nil, conservesLayerEnergy: conserve ? true : nil,
@@ -1296,7 +1409,9 @@ public struct SpotRoundingFit: Sendable {
                              layerExponentsAbove: fitSpreadsOfLayers ? layerMaps.map(\.above) : nil,
                              widthSpreads: fitWidthSpreads && fitExponents ? omega : nil,
                              totalRatioDense: fitTotal ? ratioDense : nil, totalRatioTarget: fitTotal ? ratioTarget : nil,
-                             totalRatioDither: fitTotal && dither > 0 ? dither : nil)
+                             totalRatioDither: fitTotal && dither > 0 ? dither : nil,
+                             radialTransportDense: fitTransport ? transportDense : nil,
+                             radialTransportTarget: fitTransport ? transportTarget : nil)
   }
 
   /// The fewest target showers with the layer non-empty for which a layer scale is fitted (else 1),
@@ -1545,13 +1660,15 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
   public var totalEnergyMap: Bool
   /// Its dither: the model's R level width (`calibrateSpotRounding` sets it from the GPT's quantiser).
   public var totalRatioDither: Double
+  /// Fit the radial transport (`SpotRoundingTable.radialTransportDense`).
+  public var radialTransport: Bool
 
   public init(exponents: Bool = true, conservingLayerEnergy: Bool = true,
               maxExponent: Double = SpotRoundingFit.defaultMaxExponent, radialWeights: Bool = true,
               epsilonEnergyExponent: Double = 0, randomSpotSizes: Bool = true, angularSpreads: Bool = true,
               centreTilts: Bool = true, singleDeposits: Bool = true, randomRotation: Bool = true, emptyLayers: Bool = true,
               layerScales: Bool = false, layerSpreads: Bool = false, widthSpreads: Bool = false,
-              totalEnergyMap: Bool = false, totalRatioDither: Double = 0) {
+              totalEnergyMap: Bool = false, totalRatioDither: Double = 0, radialTransport: Bool = false) {
     self.exponents = exponents
     self.conservingLayerEnergy = conservingLayerEnergy
     self.maxExponent = maxExponent
@@ -1568,6 +1685,7 @@ public struct SpotRoundingFitOptions: Sendable, Equatable {
     self.widthSpreads = widthSpreads
     self.totalEnergyMap = totalEnergyMap
     self.totalRatioDither = totalRatioDither
+    self.radialTransport = radialTransport
   }
 }
 
@@ -1580,7 +1698,8 @@ extension SpotRoundingFit {
           angularSpreads: options.angularSpreads, centreTilts: options.centreTilts,
           singleDeposits: options.singleDeposits, randomRotation: options.randomRotation, emptyLayers: options.emptyLayers,
           layerScales: options.layerScales, layerSpreads: options.layerSpreads, widthSpreads: options.widthSpreads,
-          totalEnergyMap: options.totalEnergyMap, totalRatioDither: options.totalRatioDither)
+          totalEnergyMap: options.totalEnergyMap, totalRatioDither: options.totalRatioDither,
+          radialTransport: options.radialTransport)
   }
 }
 
@@ -1589,5 +1708,8 @@ extension SpotRoundingFit {
 private struct FitResults: @unchecked Sendable {
   let p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>
   let w: UnsafeMutableBufferPointer<Double>
-  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w }
+  /// Per job, the radial transport's two cumulative profiles, `maxR + 1` values each.
+  let c: UnsafeMutableBufferPointer<Double>
+  init(_ p: UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>, _ w: UnsafeMutableBufferPointer<Double>,
+       _ c: UnsafeMutableBufferPointer<Double>) { self.p = p; self.w = w; self.c = c }
 }

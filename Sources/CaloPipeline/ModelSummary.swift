@@ -60,6 +60,7 @@ public enum ModelSummary {
         : t.randomSpotSizes == true ? "layer-conserving spots of random sizes" : "layer-conserving spots"
       var parts = [spots, t.exponents == nil ? "no layer exponents" : "layer exponents γ"]
       if t.totalRatioDense != nil { parts.insert("E_tot/E_inc map", at: 0) }
+      if t.radialTransportDense != nil { parts.append("radial transport") }
       if t.radialWeights != nil { parts.append("radial weights") }
       if let k = t.epsilonEnergyExponent { parts.append("ε ∝ E_layer^\(k)") }
       if t.widthSpreads != nil { parts.append("width spreads ω") }

@@ -24,7 +24,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
       layer is γ·exp(ω·z), one normal z per shower, ω fitted so that the interquartile ratio of the \
       layer's RMS radius between showers matches the training showers' (the decoders' widths vary \
       too little), and γ of a layer whose training showers sit mostly (≥ half) in the innermost ring \
-      is fitted at the middle of the others instead of the median. Before γ (unless --no-radial-weights) each layer's \
+      is fitted at the middle of the others instead of the median. Before γ (with --radial-transport) each layer's energy is first moved \
+      between rings, every angular column alike, by the monotone map of its mean radial profile onto the \
+      training showers' (a ring the decoder leaves empty gets its share); then (unless --no-radial-weights) each layer's \
       radial bins are weighted so that its mean radial profile matches the training showers', since \
       the few deposits of a sparse layer land where the decoder puts its energy. With \
       --epsilon-energy-exponent κ a shower's ε in a layer is ε·(E_layer/MeV)^κ, so the number of \
@@ -107,6 +109,9 @@ struct CalibrateSparsityCommand: ParsableCommand {
   @Flag(name: .customLong("total-energy-map"),
         help: "First scale each shower as a whole by a quantile map of E_tot/E_inc fitted per energy bin, so its distribution matches the training showers' (the GPT's R spread; off by default so earlier recipes refit the same tables).")
   var totalEnergyMap = false
+  @Flag(name: .customLong("radial-transport"),
+        help: "Before the radial weights, move each layer's energy between rings (every angular column alike) by the monotone map of its mean radial profile onto the training showers', so rings the decoder leaves empty get their share.")
+  var radialTransport = false
 
   func run() throws {
     try reportingErrors {
@@ -122,7 +127,8 @@ struct CalibrateSparsityCommand: ParsableCommand {
                                            centreTilts: !noCentreTilt, singleDeposits: !noSingleDeposits,
                                            randomRotation: !noRandomRotation, emptyLayers: !noEmptyLayers,
                                            layerScales: layerScales || layerSpreads, layerSpreads: layerSpreads,
-                                           widthSpreads: widthSpreads, totalEnergyMap: totalEnergyMap)
+                                           widthSpreads: widthSpreads, totalEnergyMap: totalEnergyMap,
+                                           radialTransport: radialTransport)
       let cal: SpotRoundingCalibration
       let path: String
       if let model {

@@ -52,13 +52,15 @@ final class SparsityCommandTests: TempDirTestCase {
     XCTAssertNil(try table("t3.json")["layerPivotShares"]); XCTAssertNil(try table("t3.json")["widthSpreads"])
     XCTAssertTrue(scaled.stdout.contains(" s "), scaled.stdout)
     let spread = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
-                                    "--out", dir.file("t4.json"), "--layer-spreads", "--width-spreads"])
+                                    "--out", dir.file("t4.json"), "--layer-spreads", "--width-spreads", "--radial-transport"])
     XCTAssertEqual(spread.status, 0, spread.stderr)
     let t4 = try table("t4.json")
     for key in ["layerScales", "layerPivotShares", "layerExponentsBelow", "layerExponentsAbove", "widthSpreads"] {
       XCTAssertEqual((t4[key] as? [[Double]])?.count, 15, key)
     }
     XCTAssertTrue(spread.stdout.contains(" b "), spread.stdout)
+    XCTAssertEqual((t4["radialTransportDense"] as? [[[Double]]])?.count, 15, "radial transport: one row per ds1 energy")
+    XCTAssertNil(t["radialTransportDense"], "the radial transport is opt-in")
     let off = try CLIRunner.run(["calibrate-sparsity", "--data", dir.file("target.h5"), "--dense", dir.file("dense.h5"),
                                  "--out", dir.file("t2.json"), "--no-radial-weights", "--equal-spot-sizes", "--no-angular-spread",
                                  "--no-centre-tilt", "--no-single-deposits", "--no-random-rotation", "--no-empty-layers",
