@@ -711,6 +711,15 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     let v = g.voxelCount
     precondition(showers.count == energies.count * v && seeds.count == energies.count, "spot rounding: shapes")
     let turns = randomRotation == true ? Self.rotationBins(g) : 1
+    // The radial transport's matrices, built once per bin used (nil for a layer it leaves alone).
+    var transports: [Int: [[Double]?]] = [:]
+    func transportMatrices(bin b: Int) -> [[Double]?]? {
+      guard let dense = radialTransportDense?[b], let target = radialTransportTarget?[b] else { return nil }
+      if let m = transports[b] { return m }
+      let m = g.layers.indices.map { dense[$0] == target[$0] ? nil : Self.transportMatrix(dense: dense[$0], target: target[$0]) }
+      transports[b] = m
+      return m
+    }
     showers.withUnsafeMutableBufferPointer { buf in
       for i in 0..<energies.count {
         let b = bin(of: energies[i])
@@ -724,10 +733,10 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
         if let scales = layerScales?[b] {
           Self.scaleLayers(buf, shower: i * v, geometry: g, scales: scales, spreads: layerSpreads(bin: b))
         }
-        if let dense = radialTransportDense?[b], let target = radialTransportTarget?[b] {
-          for l in g.layers.indices where dense[l] != target[l] {
-            Self.transport(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR,
-                           matrix: Self.transportMatrix(dense: dense[l], target: target[l]))
+        if let matrices = transportMatrices(bin: b) {
+          for l in g.layers.indices {
+            guard let m = matrices[l] else { continue }
+            Self.transport(buf, (i * v + g.offsets[l])..<(i * v + g.offsets[l + 1]), nR: g.layers[l].nR, matrix: m)
           }
         }
         if let weights = radialWeights?[b] {
@@ -875,10 +884,12 @@ public struct SpotRoundingFit: Sendable {
   public let dataset: DatasetKind
   public let edges: [Double]
   private let geometry: Geometry
-  private var target: [[Float]], targetShowers: [Int]
-  private var dense: [[Float]], denseShowers: [Int]
+  private var target: [[Float]], dense: [[Float]]
   /// Each shower's E_tot/E_inc, per bin, in the order of the rows.
   private var targetRatios: [[Double]], denseRatios: [[Double]]
+  /// Showers per bin on each side (one ratio per shower).
+  private var targetShowers: [Int] { targetRatios.map(\.count) }
+  private var denseShowers: [Int] { denseRatios.map(\.count) }
 
   public init(dataset: DatasetKind, edges: [Double]? = nil) {
     self.dataset = dataset
@@ -887,8 +898,6 @@ public struct SpotRoundingFit: Sendable {
     let nb = self.edges.count - 1
     target = Array(repeating: [], count: nb)
     dense = target
-    targetShowers = Array(repeating: 0, count: nb)
-    denseShowers = targetShowers
     targetRatios = Array(repeating: [], count: nb)
     denseRatios = targetRatios
   }
@@ -897,24 +906,23 @@ public struct SpotRoundingFit: Sendable {
 
   /// Adds target showers (N, voxels) in MeV.
   public mutating func addTarget(showers: [Float], energies: [Double]) {
-    Self.add(showers, energies, into: &target, counts: &targetShowers, ratios: &targetRatios, voxels: geometry.voxelCount,
+    Self.add(showers, energies, into: &target, ratios: &targetRatios, voxels: geometry.voxelCount,
              binner: binner)
   }
 
   /// Adds dense (model) showers (N, voxels) in MeV.
   public mutating func addDense(showers: [Float], energies: [Double]) {
-    Self.add(showers, energies, into: &dense, counts: &denseShowers, ratios: &denseRatios, voxels: geometry.voxelCount,
+    Self.add(showers, energies, into: &dense, ratios: &denseRatios, voxels: geometry.voxelCount,
              binner: binner)
   }
 
   /// Appends each shower to its energy bin's rows, and its E_tot/E_inc to the bin's ratios.
-  private static func add(_ showers: [Float], _ energies: [Double], into rows: inout [[Float]], counts: inout [Int],
+  private static func add(_ showers: [Float], _ energies: [Double], into rows: inout [[Float]],
                           ratios: inout [[Double]], voxels v: Int, binner: SpotRoundingTable) {
     for i in energies.indices {
       let b = binner.bin(of: energies[i])
       let shower = showers[(i * v)..<((i + 1) * v)]
       rows[b] += shower
-      counts[b] += 1
       ratios[b].append(shower.reduce(0.0) { $0 + Double($1) } / energies[i])
     }
   }
