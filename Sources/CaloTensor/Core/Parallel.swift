@@ -11,17 +11,28 @@ public enum Compute {
 
   /// Sets OpenBLAS to one thread, once. Every GEMM entry point touches this first.
   ///
-  /// It also raises glibc's mmap and trim thresholds: activations and gradients are multi-MB
-  /// arrays allocated and freed every step, and by default each one is a fresh mmap whose pages
-  /// fault in on first touch — measured as most of a small convolution's backward time. Keeping
-  /// them on the heap lets freed blocks be reused (the process keeps up to 1 GiB of freed memory).
+  /// It also keeps every allocation on glibc's heap and never hands freed heap back to the
+  /// kernel: activations, logits and gradients are arrays of up to hundreds of MB allocated and
+  /// freed every step, and a fresh mmap per array means every page faults and is zeroed by the
+  /// kernel on first touch. Measured: a small convolution's backward pass 56 ms → 6–16 ms (batch
+  /// 32, when only the mmap threshold was raised to 512 MB); the ds3 layer-wise GPT's training
+  /// step, whose (256, 716, 1024) logits are 750 MB and stayed above that threshold: see
+  /// README.md, *Memory*. The cost: the process keeps its peak heap until it exits.
   static let blasConfigured: Bool = {
     openblas_set_num_threads(1)
-    #if os(Linux)
-    _ = glibcMallopt(-3, 512 << 20)  // M_MMAP_THRESHOLD (malloc.h)
-    _ = glibcMallopt(-1, 1 << 30)    // M_TRIM_THRESHOLD
-    #endif
+    _ = heapKeepsFreedMemory
     return true
+  }()
+
+  /// Whether glibc accepted "no mmap for large blocks, no trimming" (false off Linux).
+  public static let heapKeepsFreedMemory: Bool = {
+    #if os(Linux)
+    let noMmap = glibcMallopt(-4, 0)    // M_MMAP_MAX = 0: large blocks come from the heap too
+    let noTrim = glibcMallopt(-1, -1)   // M_TRIM_THRESHOLD = -1: never return freed heap (mallopt(3))
+    return noMmap == 1 && noTrim == 1
+    #else
+    return false
+    #endif
   }()
 
   /// The OpenBLAS build string (for benchmark reports).
