@@ -376,8 +376,8 @@ public struct SpotRoundingTable: Codable, Equatable, Sendable {
     }
   }
 
-  /// The cumulative shares at the ring edges (nR + 1 values, 0 … 1) of a mean radial profile; an empty
-  /// profile gives even steps.
+  /// The cumulative shares at the ring edges (nR + 1 values, 0 … 1) of a mean radial profile; an
+  /// all-zero profile gives even steps (the identity transport).
   static func cumulativeProfile(_ p: [Double]) -> [Double] {
     guard !p.isEmpty else { return [0] }  // a placeholder layer without voxels
     let total = p.reduce(0, +)
@@ -1239,6 +1239,8 @@ public struct SpotRoundingFit: Sendable {
     }
     // Each (bin, layer) is independent: spread them over the cores.
     let maxR = geometry.layers.map(\.nR).max() ?? 1
+    // Per layer, equal dense and target profiles: the identity transport, which `apply` skips.
+    let unmoved = geometry.layers.map { SpotRoundingTable.cumulativeProfile(Array(repeating: 1.0, count: $0.nR)) }
     let results = FitResults(UnsafeMutableBufferPointer<(Double, Double, Double, Double, Double, Double, Double)>.allocate(capacity: max(jobs.count, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * maxR, 1)),
                              UnsafeMutableBufferPointer<Double>.allocate(capacity: max(jobs.count * 2 * (maxR + 1), 1)))
@@ -1252,7 +1254,7 @@ public struct SpotRoundingFit: Sendable {
       let lay = geometry.layers[l]
       // The radial transport first, then the radial weights: γ and ε are then fitted on the moved and
       // reweighted layer, the order `apply` uses.
-      var cdfDense = SpotRoundingTable.cumulativeProfile(Array(repeating: 1.0, count: lay.nR)), cdfTarget = cdfDense
+      var cdfDense = unmoved[l], cdfTarget = unmoved[l]
       if fitTransport && lay.nR > 1 {
         let goal = Self.radialProfile(t, showers: nt, nR: lay.nR)
         if goal.contains(where: { $0 > 0 }) {
@@ -1392,8 +1394,8 @@ public struct SpotRoundingFit: Sendable {
       }
       results.p[j] = (trial(g, sigma, tau, below, emptyBelow).eps, g, sigma, tau, below, emptyBelow, widthSpread)
     }
-    // Layers without a fit keep the identity (equal rows: `apply` skips them).
-    var transportDense = (0..<nb).map { _ in geometry.layers.map { SpotRoundingTable.cumulativeProfile(Array(repeating: 1.0, count: $0.nR)) } }
+    // Layers without a fit keep the identity.
+    var transportDense = Array(repeating: unmoved, count: nb)
     var transportTarget = transportDense
     for (j, (b, l)) in jobs.enumerated() {
       (eps[b][l], gam[b][l], spread[b][l], tilt[b][l], single[b][l], floor[b][l], omega[b][l]) = results.p[j]
