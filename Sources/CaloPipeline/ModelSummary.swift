@@ -50,6 +50,11 @@ public enum ModelSummary {
     }
     lines.append("R tokens: \(rt.valueCount) value\(rt.valueCount == 1 ? "" : "s") (\(what)) × \(rt.tokensPerValue) "
       + "token\(rt.tokensPerValue == 1 ? "" : "s"), \(rt.bits) bits, quantiser \(rt.quantiserDescription)")
+    if let sup = cfg.rSupport {
+      let lo = sup.logEnergyStart, hi = lo + Double(sup.binCount) * sup.binWidth
+      lines.append(String(format: "R support: %d energy bins (log10 E/MeV %.2f–%.2f)%@; applied with the R constraint",
+                          sup.binCount, lo, hi, sup.zeroLogitOffsets == nil ? "" : ", with empty-rate offsets"))
+    }
     let hasSampling = FileManager.default.fileExists(atPath: dir + "/" + modelSamplingFileName)
     let s = try loadModelSampling(dir)
     let parts = s.differencesFromThePaper

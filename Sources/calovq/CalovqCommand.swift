@@ -14,7 +14,7 @@ struct CalovqCommand: ParsableCommand {
       GeometryCommand.self,
       BenchCommand.self,
       SimulateCommand.self,
-      GenerateCommand.self, MergeCommand.self, PackModelCommand.self,
+      GenerateCommand.self, MergeCommand.self, PackModelCommand.self, FitRSupportCommand.self,
       CalibrateSparsityCommand.self, SpotRoundCommand.self,
       ExploreCommand.self,
       EvaluateCommand.self,

@@ -144,6 +144,58 @@ final class GPTTests: XCTestCase {
     XCTAssertEqual(ratios.count, 40 * 5)
   }
 
+  func testPerEnergyRSupportBoundsTheLeadingDigitsOfEachEnergy() throws {
+    var cfg = try tinyConfig(.ds1Photon, layerwise: true, latent: 3)   // 6 R values × 2 tokens
+    let V = cfg.rTokens.valueCount
+    // Bins of one decade from 10^2 MeV: 256 MeV in bin 0, 1 TeV in bin 4.
+    var support = RSupport(logEnergyStart: 2, binWidth: 1, zero: [[Bool]](repeating: [Bool](repeating: false, count: V), count: 5),
+                           lowest: [[Int]](repeating: [Int](repeating: 100, count: V), count: 5),
+                           highest: [[Int]](repeating: [Int](repeating: 110, count: V), count: 5))
+    support.zero[4] = [Bool](repeating: true, count: V)
+    support.lowest[4] = [Int](repeating: 500, count: V)
+    support.highest[4] = [Int](repeating: 520, count: V)
+    cfg.rSupport = support
+    let g = roughModel(cfg, seed: 8)
+    let n = 30
+    let energies = (0..<n).map { $0 % 2 == 0 ? 256.0 : 1_048_576 }
+    let seeds = (0..<n).map { UInt64($0) }
+    func leading(_ tokens: [Int32]) -> [(energy: Double, digit: Int)] {
+      (0..<n).flatMap { i in (0..<V).map { v in (energies[i], Int(tokens[i * cfg.blockSize + 2 * v])) } }
+    }
+    let on = leading(GPTSampler(engine: GPTEngine(model: g), energies: energies, seeds: seeds,
+                                options: SamplingOptions(constrainR: true)).run())
+    for (e, d) in on {
+      if e == 256 { XCTAssertTrue((100...110).contains(d), "256 MeV: digit \(d)") }
+      else { XCTAssertTrue(d == 0 || (500...520).contains(d), "1 TeV: digit \(d)") }
+    }
+    XCTAssertTrue(on.contains { $0.energy > 256 && $0.digit > 0 })
+    // Without the constraint the same model draws outside those ranges, so the bounds above are the support's doing.
+    let off = leading(GPTSampler(engine: GPTEngine(model: g), energies: energies, seeds: seeds).run())
+    XCTAssertTrue(off.contains { $0.energy == 256 && !(100...110).contains($0.digit) })
+    // The reference sampler applies the support identically.
+    XCTAssertEqual(GPTSampler.sampleWithoutCache(model: g, energies: [256, 1_048_576], seeds: [3, 4], options: SamplingOptions(constrainR: true)),
+                   GPTSampler(engine: GPTEngine(model: g), energies: [256, 1_048_576], seeds: [3, 4], options: SamplingOptions(constrainR: true)).run())
+    // A large empty-rate offset in bin 4 makes every 1 TeV value empty; 256 MeV (no empty value allowed) is unaffected.
+    cfg.rSupport!.zeroLogitOffsets = (0..<5).map { [Float](repeating: $0 == 4 ? 60 : 0, count: V) }
+    let g2 = roughModel(cfg, seed: 8)
+    let pushed = leading(GPTSampler(engine: GPTEngine(model: g2), energies: energies, seeds: seeds,
+                                    options: SamplingOptions(constrainR: true)).run())
+    XCTAssertTrue(pushed.filter { $0.energy > 256 }.allSatisfy { $0.digit == 0 })
+    XCTAssertTrue(pushed.filter { $0.energy == 256 }.allSatisfy { (100...110).contains($0.digit) })
+    // The table travels in the model file; a corrupt one is refused with the file's name.
+    let dir = NSTemporaryDirectory() + "calovq-rsupport-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try g2.save(to: dir + "/g.safetensors")
+    XCTAssertEqual(try GPT.load(from: dir + "/g.safetensors").config.rSupport, cfg.rSupport)
+    var broken = cfg
+    broken.rSupport!.highest[2][1] = 5000
+    try GPT(config: broken, seed: 1).save(to: dir + "/b.safetensors")
+    XCTAssertThrowsError(try GPT.load(from: dir + "/b.safetensors")) {
+      XCTAssertTrue("\($0)".contains("b.safetensors") && "\($0)".contains("R support"), "\($0)")
+    }
+  }
+
   func testLayerLeadingDigitsStayWithinTheirLayerBits() throws {
     var cfg = try tinyConfig(.ds1Photon, layerwise: true, latent: 3)
     cfg.rTokens = cfg.rTokens.withLayerBits(13)   // leading digit of each layer: 8 values

@@ -44,6 +44,10 @@ public struct GPTConfig: Codable, Sendable, Equatable {
   /// global, session 16: 19 % of the draws at 2 GeV spread over R 0–0.85, where training has none
   /// under 0.57), and nucleus sampling cannot cut a floor that flat.
   public var rLowerLimits: [Float]? = nil
+  /// Optional per-energy bounds for the same constraint: the leading digits each value took in
+  /// training per bin of incident energy (`RSupport`, written by `calovq fit-r-support`; nil in files
+  /// without one).
+  public var rSupport: RSupport? = nil
 
   public init(dataset: DatasetKind, preset: String = "custom", vocabSize: Int = 1024, nLayer: Int, nHead: Int,
               nEmbd: Int, dropout: Float = 0.1, condition: Condition, rTokens: RTokenizer, latentLength: Int,

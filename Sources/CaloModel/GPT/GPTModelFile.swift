@@ -57,6 +57,18 @@ public enum SafeTensorsF32 {
     }
   }
 
+  /// True when `path`'s tensors are stored in half precision (a packed model), so a rewrite keeps it so.
+  public static func storesFloat16(_ path: String) throws -> Bool {
+    guard let blob = FileManager.default.contents(atPath: path) else { throw GPTModelFileError.cannotRead(path: path) }
+    guard blob.count >= 8 else { throw GPTModelFileError.malformed(path: path, what: "shorter than 8 bytes") }
+    let n = blob.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
+    guard n <= UInt64(blob.count - 8),
+      let header = (try? JSONSerialization.jsonObject(with: blob.subdata(in: 8..<(8 + Int(n))))) as? [String: Any] else {
+      throw GPTModelFileError.malformed(path: path, what: "unreadable header")
+    }
+    return header.values.contains { ($0 as? [String: Any])?["dtype"] as? String == "F16" }
+  }
+
   /// Reads every tensor (F32, or F16 widened to Float32) and the metadata of `path`.
   public static func read(_ path: String) throws -> (tensors: [String: (shape: [Int], data: [Float])], metadata: [String: String]) {
     guard let blob = FileManager.default.contents(atPath: path) else { throw GPTModelFileError.cannotRead(path: path) }
@@ -121,6 +133,9 @@ extension GPT {
     guard meta["format"] == fileFormat else { throw GPTModelFileError.wrongFormat(path: path, found: meta["format"] ?? "unknown") }
     guard let text = meta["config"], let cfg = try? GPTConfig.fromJSON(text) else {
       throw GPTModelFileError.malformed(path: path, what: "missing or unreadable config metadata")
+    }
+    if let problem = cfg.rSupport?.problem(valueCount: cfg.rTokens.valueCount, digitLimit: RTokenizer.base) {
+      throw GPTModelFileError.malformed(path: path, what: problem)
     }
     let g = GPT(config: cfg, seed: 0)
     try g.assign(tensors, path: path)

@@ -96,6 +96,7 @@ public final class GPTSampler: @unchecked Sendable {
   private let neighbours: UnsafeMutablePointer<Float>   // (N, 3), see `draw`
   private let tok: UnsafeMutablePointer<Int32>     // (N, T)
   private let limits: [Float]
+  private let supportBins: [Int]   // (N) bin of `GPTConfig.rSupport` per sequence; empty: no per-energy constraint
 
   /// Prepares N sequences.
   /// - Parameters:
@@ -132,6 +133,13 @@ public final class GPTSampler: @unchecked Sendable {
       for j in 0..<condDim { cond[i * condDim + j] = f[j] }
     }
     limits = cfg.rLimits ?? [Float](repeating: Float(cfg.rTokens.rMax), count: cfg.rTokens.valueCount)
+    supportBins = GPTSampler.supportBins(config: cfg, options: options, energies: energies)
+  }
+
+  /// The `rSupport` bin of each energy when the R constraint is on and the config has a support, else [].
+  static func supportBins(config: GPTConfig, options: SamplingOptions, energies: [Double]) -> [Int] {
+    guard options.constrainR, let s = config.rSupport else { return [] }
+    return energies.map { s.bin(forEnergy: $0) }
   }
 
   deinit {
@@ -266,8 +274,8 @@ public final class GPTSampler: @unchecked Sendable {
     GPTKernels.linearBias(hsb, engine.head, nil, logits + lo * V, M: M, N: V, K: C)            // (M, V)
     for r in lo..<hi {
       let (token, sum) = GPTSampler.draw(logits + r * V, position: t, prefix: tok + r * T, config: engine.config,
-                                         options: options, limits: limits, neighbours: neighbours + 3 * r,
-                                         rng: &rngs[r])
+                                         options: options, limits: limits, supportBin: supportBins.isEmpty ? -1 : supportBins[r],
+                                         neighbours: neighbours + 3 * r, rng: &rngs[r])
       tok[r * T + t] = token
       sums[r] = sum
     }
@@ -277,10 +285,11 @@ public final class GPTSampler: @unchecked Sendable {
   /// Shared by the cached sampler and the reference so both draw identically from equal logits.
   /// `neighbours` (3 floats per sequence) carries, from the digit before the last of an R value to the
   /// last one, the probabilities of the drawn digit's lower neighbour, itself and its upper neighbour
-  /// (`SamplingOptions.rLevelInterpolation`).
+  /// (`SamplingOptions.rLevelInterpolation`). `supportBin` is the sequence's bin of `config.rSupport`
+  /// (−1: none).
   /// - Returns: the token and the sum of the unnormalised probabilities.
   static func draw(_ p: UnsafeMutablePointer<Float>, position t: Int, prefix: UnsafePointer<Int32>,
-                   config: GPTConfig, options: SamplingOptions, limits: [Float],
+                   config: GPTConfig, options: SamplingOptions, limits: [Float], supportBin: Int = -1,
                    neighbours: UnsafeMutablePointer<Float>, rng: inout RNG) -> (Int32, Float) {
     let V = config.vocabSize
     var n = V
@@ -298,6 +307,9 @@ public final class GPTSampler: @unchecked Sendable {
           // it is the digit a leaking GPT spreads over levels training never saw.
           let lo = min(config.rTokens.minLeadingDigit(ofValue: t / tpv, limit: lower[t / tpv]), n - 1)
           for j in 0..<lo { p[j] = -.infinity }
+        }
+        if t % tpv == 0, supportBin >= 0, let support = config.rSupport {
+          support.mask(p, count: n, bin: supportBin, value: t / tpv)
         }
       }
       if interpolate, t % tpv == tpv - 1, (t - tpv + 1..<t).contains(where: { prefix[$0] != 0 }) {
@@ -411,6 +423,7 @@ public final class GPTSampler: @unchecked Sendable {
     let limits = cfg.rLimits ?? [Float](repeating: Float(cfg.rTokens.rMax), count: cfg.rTokens.valueCount)
     var dummy = RNG(seed: 0)
     var neighbours = [Float](repeating: 0, count: 3 * N)
+    let bins = supportBins(config: cfg, options: options, energies: energies)
     for t in 0..<T {
       var prefix = [Int32]()
       for i in 0..<N { prefix += out[(i * T)..<(i * T + t)] }
@@ -422,7 +435,8 @@ public final class GPTSampler: @unchecked Sendable {
           pre.withUnsafeBufferPointer { pp in
             neighbours.withUnsafeMutableBufferPointer { nb in
               draw(rp.baseAddress!, position: t, prefix: pp.baseAddress!, config: cfg, options: options,
-                   limits: limits, neighbours: nb.baseAddress! + 3 * i, rng: &rngs[i]).0
+                   limits: limits, supportBin: bins.isEmpty ? -1 : bins[i], neighbours: nb.baseAddress! + 3 * i,
+                   rng: &rngs[i]).0
             }
           }
         }
