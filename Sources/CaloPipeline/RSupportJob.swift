@@ -23,11 +23,13 @@ public struct RSupportSummary: Sendable {
 /// and rewrites its stage2.safetensors with it (same precision; written to a temporary name and
 /// renamed, the weights and the other metadata unchanged). It takes effect where the sampler's R
 /// constraint is on (`constrainR`, e.g. `{"constrainR": true}` in the folder's sampling.json).
-/// - Throws: the loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
 /// With `emptyRateIterations` > 0 it then fits the support's `zeroLogitOffsets`: the GPT draws the R
 /// tokens of `emptyRateShowers` showers at the training showers' energies (seeds derivedSeed(seed, 40, i),
 /// the same every iteration, under the folder's sampling.json with the R constraint on), and each
-/// cell's offset moves by the difference of the training and generated log-odds of an empty value.
+/// cell's offset moves by the difference of the training and generated log-odds of an empty value
+/// (a step of at most 1.5), in the cells where training has both empty and non-empty values and both
+/// sides hold at least 20 showers.
+/// - Throws: the loaders' errors; `ShowerFile` errors for a bad data file or one of another dataset.
 public func fitRSupport(modelDirectory: String, dataPath: String, count: Int?, binsPerDecade: Int = 4,
                         neighbours: Int = 1, emptyRateIterations: Int = 0, emptyRateShowers: Int = 5000,
                         seed: UInt64 = 1, log: (String) -> Void = { _ in }) throws -> RSupportSummary {
