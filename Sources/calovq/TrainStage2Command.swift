@@ -12,7 +12,9 @@ struct TrainStage2Command: ParsableCommand {
     discussion: """
       Writes OUT/checkpoint.safetensors every --checkpoint-every steps and at exit (Ctrl-C finishes \
       the current step, then saves), OUT/stage2.safetensors, and copies the stage-1 model to \
-      OUT/stage1.safetensors so OUT is a complete model folder for `calovq generate`.
+      OUT/stage1.safetensors so OUT is a complete model folder for `calovq generate`. Afterwards \
+      `calovq fit-r-support OUT --data FILE --empty-rates 6` records the R digits training used per \
+      energy and fits the empty-layer rates (what the bundled ds2 and ds3 layer-wise models use).
       """)
 
   @Option(help: "Stage-1 model file (stage1.safetensors).") var stage1: String
