@@ -24,6 +24,9 @@ final class RSupportTests: XCTestCase {
     XCTAssertEqual(s.bin(forEnergy: 1_000_000), 12)
     XCTAssertEqual(s.bin(forEnergy: 10), 0, "below the table: the first bin")
     XCTAssertEqual(s.bin(forEnergy: 1e9), 12, "above: the last")
+    XCTAssertEqual(s.bin(forEnergy: 0), 0)
+    XCTAssertEqual(s.bin(forEnergy: .infinity), 12)
+    XCTAssertEqual(s.bin(forEnergy: .nan), 0, "no trap on a non-finite energy")
     // Bin 0 (and its empty neighbour 1): layer 1 only ever empty, layer 0 between the digits of 0.4 and 0.5.
     var a = s.allowedLeadingDigits(bin: 0, value: 2)
     XCTAssertTrue(a.zero); XCTAssertNil(a.nonZero)

@@ -43,10 +43,12 @@ public struct RSupport: Codable, Sendable, Equatable {
   /// Number of energy bins.
   public var binCount: Int { zero.count }
 
-  /// The bin of an incident energy in MeV; energies outside the table use the nearest bin.
+  /// The bin of an incident energy in MeV; energies outside the table use the nearest bin (0 MeV and
+  /// NaN the first, infinity the last: Int of a non-finite value would trap).
   public func bin(forEnergy energy: Double) -> Int {
-    let b = Int(((Foundation.log10(energy) - logEnergyStart) / binWidth).rounded(.down))
-    return Swift.min(Swift.max(b, 0), binCount - 1)
+    let x = (Foundation.log10(energy) - logEnergyStart) / binWidth
+    guard x.isFinite else { return x > 0 ? binCount - 1 : 0 }
+    return Int(Swift.min(Swift.max(x.rounded(.down), 0), Double(binCount - 1)))
   }
 
   /// The leading digits allowed for value `v` in bin `b`: 0 when `zero`, and the range of non-zero ones
