@@ -59,29 +59,27 @@ public enum SafeTensorsF32 {
 
   /// True when `path`'s tensors are stored in half precision (a packed model), so a rewrite keeps it so.
   public static func storesFloat16(_ path: String) throws -> Bool {
-    guard let blob = FileManager.default.contents(atPath: path) else { throw GPTModelFileError.cannotRead(path: path) }
-    guard blob.count >= 8 else { throw GPTModelFileError.malformed(path: path, what: "shorter than 8 bytes") }
-    let n = blob.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-    guard n <= UInt64(blob.count - 8),
-      let header = (try? JSONSerialization.jsonObject(with: blob.subdata(in: 8..<(8 + Int(n))))) as? [String: Any] else {
-      throw GPTModelFileError.malformed(path: path, what: "unreadable header")
-    }
-    return header.values.contains { ($0 as? [String: Any])?["dtype"] as? String == "F16" }
+    try readHeader(path).header.values.contains { ($0 as? [String: Any])?["dtype"] as? String == "F16" }
   }
 
-  /// Reads every tensor (F32, or F16 widened to Float32) and the metadata of `path`.
-  public static func read(_ path: String) throws -> (tensors: [String: (shape: [Int], data: [Float])], metadata: [String: String]) {
+  /// The bytes of `path`, its JSON header and the offset where the tensor data begins.
+  private static func readHeader(_ path: String) throws -> (blob: Data, header: [String: Any], base: Int) {
     guard let blob = FileManager.default.contents(atPath: path) else { throw GPTModelFileError.cannotRead(path: path) }
     guard blob.count >= 8 else { throw GPTModelFileError.malformed(path: path, what: "shorter than 8 bytes") }
     let n = blob.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-    guard n < UInt64(blob.count - 8) || (n == UInt64(blob.count - 8)) else {
+    guard n <= UInt64(blob.count - 8) else {
       throw GPTModelFileError.malformed(path: path, what: "header length \(n) beyond the file size \(blob.count)")
     }
     let headerData = blob.subdata(in: 8..<(8 + Int(n)))
     guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
       throw GPTModelFileError.malformed(path: path, what: "header is not a JSON object")
     }
-    let base = 8 + Int(n)
+    return (blob, header, 8 + Int(n))
+  }
+
+  /// Reads every tensor (F32, or F16 widened to Float32) and the metadata of `path`.
+  public static func read(_ path: String) throws -> (tensors: [String: (shape: [Int], data: [Float])], metadata: [String: String]) {
+    let (blob, header, base) = try readHeader(path)
     var tensors: [String: (shape: [Int], data: [Float])] = [:]
     for (name, v) in header where name != "__metadata__" {
       guard let d = v as? [String: Any], let dtype = d["dtype"] as? String, let shape = d["shape"] as? [Int],
